@@ -1,0 +1,115 @@
+package dev.adamant.core;
+
+import java.util.Objects;
+
+/**
+ * Hyper-parameters of Adam and AdamW, immutable, with PyTorch's names and defaults
+ * ({@code torch.optim.Adam}: lr 1e-3, betas (0.9, 0.999), eps 1e-8, weight_decay 0;
+ * {@code torch.optim.AdamW}: the same with weight_decay 1e-2).
+ *
+ * <p>Values are held as double, as PyTorch's Python floats are; each step derives its float
+ * coefficients from them once. Every {@code with…} method checks its argument and throws
+ * {@link IllegalArgumentException} naming it: lr finite and {@code >= 0}, each beta in [0, 1), eps
+ * finite and {@code > 0}, weight decay finite and {@code >= 0}.
+ *
+ * <p>{@code biasCorrection} (on by default) divides the moments by {@code 1 - beta^t}; turning it
+ * off gives DeepSpeed's {@code bias_correction=False}.
+ */
+public final class AdamConfig {
+    private final boolean decoupledWeightDecay;
+    private final double lr, beta1, beta2, eps, weightDecay;
+    private final boolean amsgrad, maximize, biasCorrection;
+
+    private AdamConfig(boolean decoupledWeightDecay, double lr, double beta1, double beta2, double eps,
+                       double weightDecay, boolean amsgrad, boolean maximize, boolean biasCorrection) {
+        this.decoupledWeightDecay = decoupledWeightDecay;
+        this.lr = lr;
+        this.beta1 = beta1;
+        this.beta2 = beta2;
+        this.eps = eps;
+        this.weightDecay = weightDecay;
+        this.amsgrad = amsgrad;
+        this.maximize = maximize;
+        this.biasCorrection = biasCorrection;
+    }
+
+    /** Adam: weight decay is added to the gradient (L2), PyTorch's defaults. */
+    public static AdamConfig adam() {
+        return new AdamConfig(false, 1e-3, 0.9, 0.999, 1e-8, 0, false, false, true);
+    }
+
+    /** AdamW: weight decay is decoupled ({@code p *= 1 - lr * wd}), PyTorch's defaults (wd 0.01). */
+    public static AdamConfig adamW() {
+        return new AdamConfig(true, 1e-3, 0.9, 0.999, 1e-8, 1e-2, false, false, true);
+    }
+
+    public AdamConfig withLr(double lr) {
+        return new AdamConfig(decoupledWeightDecay, Check.nonNegative("lr", lr), beta1, beta2, eps,
+                weightDecay, amsgrad, maximize, biasCorrection);
+    }
+
+    public AdamConfig withBetas(double beta1, double beta2) {
+        Check.halfOpen("beta1", beta1, 0, 1);
+        Check.halfOpen("beta2", beta2, 0, 1);
+        return new AdamConfig(decoupledWeightDecay, lr, beta1, beta2, eps, weightDecay, amsgrad, maximize,
+                biasCorrection);
+    }
+
+    public AdamConfig withEps(double eps) {
+        return new AdamConfig(decoupledWeightDecay, lr, beta1, beta2, Check.positive("eps", eps), weightDecay,
+                amsgrad, maximize, biasCorrection);
+    }
+
+    public AdamConfig withWeightDecay(double weightDecay) {
+        return new AdamConfig(decoupledWeightDecay, lr, beta1, beta2, eps,
+                Check.nonNegative("weightDecay", weightDecay), amsgrad, maximize, biasCorrection);
+    }
+
+    public AdamConfig withAmsgrad(boolean amsgrad) {
+        return new AdamConfig(decoupledWeightDecay, lr, beta1, beta2, eps, weightDecay, amsgrad, maximize,
+                biasCorrection);
+    }
+
+    public AdamConfig withMaximize(boolean maximize) {
+        return new AdamConfig(decoupledWeightDecay, lr, beta1, beta2, eps, weightDecay, amsgrad, maximize,
+                biasCorrection);
+    }
+
+    public AdamConfig withBiasCorrection(boolean biasCorrection) {
+        return new AdamConfig(decoupledWeightDecay, lr, beta1, beta2, eps, weightDecay, amsgrad, maximize,
+                biasCorrection);
+    }
+
+    /** True for AdamW (decay applied to the parameter), false for Adam (decay added to the gradient). */
+    public boolean decoupledWeightDecay() { return decoupledWeightDecay; }
+    public double lr() { return lr; }
+    public double beta1() { return beta1; }
+    public double beta2() { return beta2; }
+    public double eps() { return eps; }
+    public double weightDecay() { return weightDecay; }
+    public boolean amsgrad() { return amsgrad; }
+    public boolean maximize() { return maximize; }
+    public boolean biasCorrection() { return biasCorrection; }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof AdamConfig c && c.decoupledWeightDecay == decoupledWeightDecay
+                && Double.compare(c.lr, lr) == 0 && Double.compare(c.beta1, beta1) == 0
+                && Double.compare(c.beta2, beta2) == 0 && Double.compare(c.eps, eps) == 0
+                && Double.compare(c.weightDecay, weightDecay) == 0 && c.amsgrad == amsgrad
+                && c.maximize == maximize && c.biasCorrection == biasCorrection;
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(decoupledWeightDecay, lr, beta1, beta2, eps, weightDecay, amsgrad, maximize,
+                biasCorrection);
+    }
+
+    @Override
+    public String toString() {
+        return (decoupledWeightDecay ? "AdamW" : "Adam") + "[lr=" + lr + ", betas=(" + beta1 + ", " + beta2
+                + "), eps=" + eps + ", weight_decay=" + weightDecay + ", amsgrad=" + amsgrad + ", maximize="
+                + maximize + ", bias_correction=" + biasCorrection + "]";
+    }
+}

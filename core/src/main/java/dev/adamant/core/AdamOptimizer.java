@@ -1,0 +1,38 @@
+package dev.adamant.core;
+
+import dev.adamant.core.kernel.AdamKernel;
+import dev.adamant.core.kernel.AdamStep;
+import java.lang.foreign.MemorySegment;
+import java.util.List;
+
+/** Adam and AdamW: state {@code exp_avg}, {@code exp_avg_sq} and, with amsgrad, {@code max_exp_avg_sq}. */
+final class AdamOptimizer extends AbstractOptimizer {
+    static final String EXP_AVG = "exp_avg", EXP_AVG_SQ = "exp_avg_sq", MAX_EXP_AVG_SQ = "max_exp_avg_sq";
+
+    private final AdamConfig config;
+    private final AdamKernel kernel;
+
+    AdamOptimizer(AdamConfig config, long n, AdamKernel kernel) {
+        super(n, config.amsgrad() ? List.of(EXP_AVG, EXP_AVG_SQ, MAX_EXP_AVG_SQ) : List.of(EXP_AVG, EXP_AVG_SQ));
+        this.config = config;
+        this.kernel = kernel;
+    }
+
+    /** Step {@code t}'s float coefficients, each derived in double and rounded once (PyTorch 1.13). */
+    static AdamStep coefficients(AdamConfig c, long t) {
+        double bc1 = c.biasCorrection() ? 1 - Math.pow(c.beta1(), t) : 1;
+        double bc2 = c.biasCorrection() ? 1 - Math.pow(c.beta2(), t) : 1;
+        boolean l2 = !c.decoupledWeightDecay() && c.weightDecay() != 0;
+        double decay = c.decoupledWeightDecay() ? 1 - c.lr() * c.weightDecay() : 1;
+        return new AdamStep(c.maximize() ? -1f : 1f, l2, (float) c.weightDecay(), (float) decay,
+                (float) c.beta1(), (float) (1 - c.beta1()), (float) c.beta2(), (float) (1 - c.beta2()),
+                (float) Math.sqrt(bc2), (float) c.eps(), (float) (-c.lr() / bc1), c.amsgrad());
+    }
+
+    @Override
+    ChunkStep chunkStep(long t, MemorySegment params, MemorySegment grads) {
+        AdamStep s = coefficients(config, t);
+        MemorySegment m = buffer(EXP_AVG), v = buffer(EXP_AVG_SQ), vmax = buffer(MAX_EXP_AVG_SQ);
+        return (from, count) -> kernel.step(s, params, grads, m, v, vmax, from, count);
+    }
+}

@@ -1,0 +1,69 @@
+package dev.adamant.core;
+
+import java.lang.foreign.MemorySegment;
+import java.util.List;
+import java.util.concurrent.Executor;
+
+/**
+ * An optimizer over {@link #size()} fp32 parameters. It owns its state buffers (off-heap, allocated
+ * when it is made, zeroed) and frees them on {@link #close()}.
+ *
+ * <p>A step is one pass over memory: it reads the parameters, gradients and state and writes the
+ * parameters and state, each float once ({@code 28} bytes a parameter for Adam, {@code 36} with
+ * amsgrad, {@code 12}-{@code 16} for SGD, {@code 16}-{@code 28} for RMSProp).
+ *
+ * <p>Buffers are {@code MemorySegment}s of floats in the platform's byte order, native or heap
+ * ({@code MemorySegment.ofArray(float[])}), 4-byte aligned. To step one slice of a larger model,
+ * pass {@code params.asSlice(offset * 4, count * 4)} to an optimizer of {@code count} parameters.
+ *
+ * <p>Bad input is refused before anything is written, with an exception that names the argument:
+ * {@link NullPointerException} for nulls, {@link IllegalArgumentException} for sizes other than
+ * {@code size()} floats, misaligned, closed or read-only parameter segments, overlapping parameters
+ * and gradients, a parallelism below 1; {@link IllegalStateException} for a step after
+ * {@link #close()}.
+ *
+ * <p>Non-finite gradients are not refused (the fp16 module's loss scaler skips such steps): a NaN
+ * gradient makes that element's moments and parameter NaN for good; an infinite one makes the
+ * moments infinite and the parameter NaN (Adam, RMSProp) or infinite (SGD).
+ *
+ * <p>Not thread-safe: one thread steps an optimizer at a time (a parallel step splits its own work).
+ */
+public interface Optimizer extends AutoCloseable {
+
+    /** The number of parameters, {@code n}. */
+    long size();
+
+    /** Steps taken so far: 0 before the first. */
+    long stepCount();
+
+    /** One step on the calling thread: {@code params} and {@code grads} hold {@link #size()} floats each. */
+    void step(MemorySegment params, MemorySegment grads);
+
+    /**
+     * One step split into up to {@code parallelism} cache-line-aligned chunks run on the common
+     * fork-join pool and the calling thread. Bit-identical to {@link #step(MemorySegment, MemorySegment)}.
+     */
+    void step(MemorySegment params, MemorySegment grads, int parallelism);
+
+    /**
+     * One step split into up to {@code parallelism} chunks, the first on the calling thread and the
+     * rest on {@code executor}. Bit-identical to {@link #step(MemorySegment, MemorySegment)}.
+     */
+    void step(MemorySegment params, MemorySegment grads, Executor executor, int parallelism);
+
+    /** PyTorch's names for this optimizer's state buffers, for example {@code [exp_avg, exp_avg_sq]}. */
+    List<String> stateNames();
+
+    /**
+     * A read-only view of the state buffer named as in PyTorch ({@code exp_avg}, {@code exp_avg_sq},
+     * {@code max_exp_avg_sq}, {@code momentum_buffer}, {@code square_avg}, {@code grad_avg}); valid
+     * until {@link #close()}.
+     *
+     * @throws IllegalArgumentException if this optimizer keeps no buffer of that name
+     */
+    MemorySegment state(String name);
+
+    /** Frees the state buffers. Idempotent; views from {@link #state} become inaccessible. */
+    @Override
+    void close();
+}

@@ -1,0 +1,58 @@
+package dev.adamant.core;
+
+import dev.adamant.core.kernel.KernelProvider;
+import dev.adamant.core.kernel.Kernels;
+import java.util.Objects;
+
+/**
+ * Makes optimizers. Each allocates its state off-heap ({@code n} zeroed floats per state buffer,
+ * cache-line aligned) and owns it until closed. The kernels are the ones {@link #implementation()}
+ * names, chosen once per JVM (system property {@code adamant.kernels}: auto, panama, scalar).
+ *
+ * <p>{@code n <= 0} and inconsistent configurations are refused with an
+ * {@link IllegalArgumentException} naming the argument.
+ */
+public final class Optimizers {
+    private Optimizers() {}
+
+    /** Adam or AdamW over {@code n} parameters: 8 bytes of state a parameter, 12 with amsgrad. */
+    public static Optimizer adam(AdamConfig config, long n) {
+        return adam(config, n, Kernels.provider());
+    }
+
+    /** SGD over {@code n} parameters: 4 bytes of state a parameter with momentum, none without. */
+    public static Optimizer sgd(SgdConfig config, long n) {
+        return sgd(config, n, Kernels.provider());
+    }
+
+    /** RMSProp over {@code n} parameters: 4 bytes of state a parameter, +4 with momentum, +4 centered. */
+    public static Optimizer rmsProp(RmsPropConfig config, long n) {
+        return rmsProp(config, n, Kernels.provider());
+    }
+
+    /** The kernels in use, for example {@code "panama, 512-bit vectors (16 floats), FMA on"}. */
+    public static String implementation() {
+        return Kernels.describe(Kernels.provider());
+    }
+
+    /** The name of the kernels in use: {@code "panama"} or {@code "scalar"}. */
+    public static String implementationName() {
+        return Kernels.provider().name();
+    }
+
+    static Optimizer adam(AdamConfig config, long n, KernelProvider kernels) {
+        Objects.requireNonNull(config, "config");
+        return new AdamOptimizer(config, n, kernels.adam());
+    }
+
+    static Optimizer sgd(SgdConfig config, long n, KernelProvider kernels) {
+        Objects.requireNonNull(config, "config");
+        config.checkConsistent();
+        return new SgdOptimizer(config, n, kernels.sgd());
+    }
+
+    static Optimizer rmsProp(RmsPropConfig config, long n, KernelProvider kernels) {
+        Objects.requireNonNull(config, "config");
+        return new RmsPropOptimizer(config, n, kernels.rmsProp());
+    }
+}

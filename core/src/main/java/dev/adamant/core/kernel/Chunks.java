@@ -1,0 +1,66 @@
+package dev.adamant.core.kernel;
+
+import dev.adamant.core.memory.Buffers;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.Executor;
+
+/**
+ * Splits one step over {@code [0, count)} into cache-line-aligned chunks run in parallel. Every
+ * kernel is elementwise, so the split changes no bit of the result.
+ */
+public final class Chunks {
+    /** Below this many floats a chunk costs more to hand over than to run. */
+    public static final long MIN_CHUNK = 16_384;
+
+    private Chunks() {}
+
+    /** A kernel call over floats {@code [from, from + count)}. */
+    @FunctionalInterface
+    public interface Body {
+        void run(long from, long count);
+    }
+
+    /**
+     * Runs {@code body} over {@code [0, count)} in at most {@code parallelism} chunks, each a
+     * multiple of 16 floats (one cache line) but the last; chunk 0 on the calling thread, the others
+     * on {@code executor}. Returns when all are done; the first failure is rethrown.
+     */
+    public static void run(long count, int parallelism, Executor executor, Body body) {
+        long line = Buffers.FLOATS_PER_LINE;
+        long perChunk = Math.max(MIN_CHUNK, (count + parallelism - 1) / parallelism);
+        perChunk = (perChunk + line - 1) / line * line;
+        int chunks = (int) Math.max(1, (count + perChunk - 1) / perChunk);
+        if (chunks == 1) {
+            body.run(0, count);
+            return;
+        }
+        CompletableFuture<?>[] others = new CompletableFuture<?>[chunks - 1];
+        for (int c = 1; c < chunks; c++) {
+            long from = c * perChunk;
+            long n = Math.min(perChunk, count - from);
+            others[c - 1] = CompletableFuture.runAsync(() -> body.run(from, n), executor);
+        }
+        Throwable failure = null;
+        try {
+            body.run(0, perChunk);
+        } catch (RuntimeException | Error e) {
+            failure = e;
+        }
+        for (CompletableFuture<?> f : others) {
+            try {
+                f.join();
+            } catch (CompletionException e) {
+                if (failure == null) {
+                    failure = e.getCause();
+                }
+            }
+        }
+        if (failure instanceof RuntimeException re) {
+            throw re;
+        }
+        if (failure instanceof Error er) {
+            throw er;
+        }
+    }
+}

@@ -1,0 +1,21 @@
+package dev.adamant.core.kernel;
+
+/**
+ * The per-step scalars of one RMSProp step, computed once in double and rounded to float once.
+ *
+ * <p>Per element, in this order (PyTorch 1.13 {@code _single_tensor_rmsprop}):
+ * <pre>
+ *   g  = g * gradSign                         // maximize: -1
+ *   g  = fma(p, weightDecay, g)               // only if l2
+ *   s  = s * alpha + (oneMinusAlpha * g) * g
+ *   a  = fma(g, oneMinusAlpha, a * alpha)     // only if centered
+ *   sh = s * correction                       // textbook bias correction 1/(1 - alpha^t); else 1
+ *   ah = a * correction                       // only if centered
+ *   r  = sqrt(centered ? sh - ah * ah : sh) + eps
+ *   b  = b * momentum + g / r;  p = fma(b, negLr, p)     // if hasMomentum
+ *   p  = p + (negLr * g) / r                              // otherwise
+ * </pre>
+ */
+public record RmsPropStep(float gradSign, boolean l2, float weightDecay, float alpha,
+                          float oneMinusAlpha, boolean centered, float correction, float eps,
+                          boolean hasMomentum, float momentum, float negLr) {}

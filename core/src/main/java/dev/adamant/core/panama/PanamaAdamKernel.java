@@ -1,0 +1,68 @@
+package dev.adamant.core.panama;
+
+import static dev.adamant.core.panama.PanamaKernelProvider.ORDER;
+import static dev.adamant.core.panama.PanamaKernelProvider.SPECIES;
+
+import dev.adamant.core.kernel.AdamKernel;
+import dev.adamant.core.kernel.AdamStep;
+import dev.adamant.core.scalar.ScalarAdamKernel;
+import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+
+/**
+ * The vector Adam kernel: {@link AdamStep}'s operations lane-wise, the tail handed to
+ * {@link ScalarAdamKernel}, which does the same operations in the same order, so the two agree bit
+ * for bit. Maximize and AdamW's decay are exact multiplications (by -1/+1 and by 1 - lr*wd, which is
+ * 1 for Adam); the L2 and amsgrad tests are loop-invariant and C2 unswitches them out of the loop.
+ *
+ * <p>Not unrolled by hand: at 28 bytes per element the loop is bound by memory from L3 outward, and
+ * C2 already unrolls counted Vector API loops.
+ */
+final class PanamaAdamKernel implements AdamKernel {
+    static final PanamaAdamKernel INSTANCE = new PanamaAdamKernel();
+
+    private PanamaAdamKernel() {}
+
+    @Override
+    public void step(AdamStep s, MemorySegment param, MemorySegment grad, MemorySegment expAvg,
+                     MemorySegment expAvgSq, MemorySegment maxExpAvgSq, long from, long count) {
+        final FloatVector sign = FloatVector.broadcast(SPECIES, s.gradSign());
+        final FloatVector wd = FloatVector.broadcast(SPECIES, s.weightDecay());
+        final FloatVector decay = FloatVector.broadcast(SPECIES, s.decayFactor());
+        final FloatVector b1 = FloatVector.broadcast(SPECIES, s.beta1());
+        final FloatVector c1 = FloatVector.broadcast(SPECIES, s.oneMinusBeta1());
+        final FloatVector b2 = FloatVector.broadcast(SPECIES, s.beta2());
+        final FloatVector c2 = FloatVector.broadcast(SPECIES, s.oneMinusBeta2());
+        final FloatVector bc2 = FloatVector.broadcast(SPECIES, s.biasCorrection2Sqrt());
+        final FloatVector eps = FloatVector.broadcast(SPECIES, s.eps());
+        final FloatVector negStep = FloatVector.broadcast(SPECIES, s.negStepSize());
+        final boolean l2 = s.l2(), amsgrad = s.amsgrad();
+        final long bound = SPECIES.loopBound(count);
+        final long stride = SPECIES.vectorByteSize();
+        final long end = (from + bound) * Float.BYTES;
+        for (long o = from * Float.BYTES; o < end; o += stride) {
+            FloatVector p = FloatVector.fromMemorySegment(SPECIES, param, o, ORDER);
+            FloatVector g = FloatVector.fromMemorySegment(SPECIES, grad, o, ORDER).mul(sign);
+            if (l2) {
+                g = p.fma(wd, g);
+            }
+            p = p.mul(decay);
+            FloatVector m = g.fma(c1, FloatVector.fromMemorySegment(SPECIES, expAvg, o, ORDER).mul(b1));
+            FloatVector v = FloatVector.fromMemorySegment(SPECIES, expAvgSq, o, ORDER).mul(b2)
+                    .add(c2.mul(g).mul(g));
+            FloatVector vd = v;
+            if (amsgrad) {
+                vd = FloatVector.fromMemorySegment(SPECIES, maxExpAvgSq, o, ORDER).max(v);
+                vd.intoMemorySegment(maxExpAvgSq, o, ORDER);
+            }
+            FloatVector denom = vd.lanewise(VectorOperators.SQRT).div(bc2).add(eps);
+            p = p.add(negStep.mul(m).div(denom));
+            p.intoMemorySegment(param, o, ORDER);
+            m.intoMemorySegment(expAvg, o, ORDER);
+            v.intoMemorySegment(expAvgSq, o, ORDER);
+        }
+        ScalarAdamKernel.INSTANCE.step(s, param, grad, expAvg, expAvgSq, maxExpAvgSq, from + bound,
+                count - bound);
+    }
+}

@@ -1,0 +1,49 @@
+package dev.adamant.core.scalar;
+
+import dev.adamant.core.kernel.RmsPropKernel;
+import dev.adamant.core.kernel.RmsPropStep;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/** The scalar RMSProp kernel: fallback, vector tail and test oracle, in {@link RmsPropStep}'s order. */
+public final class ScalarRmsPropKernel implements RmsPropKernel {
+    public static final ScalarRmsPropKernel INSTANCE = new ScalarRmsPropKernel();
+    private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
+
+    private ScalarRmsPropKernel() {}
+
+    @Override
+    public void step(RmsPropStep s, MemorySegment param, MemorySegment grad, MemorySegment squareAvg,
+                     MemorySegment gradAvg, MemorySegment momentumBuffer, long from, long count) {
+        final float sign = s.gradSign(), wd = s.weightDecay(), alpha = s.alpha();
+        final float c = s.oneMinusAlpha(), corr = s.correction(), eps = s.eps();
+        final float mu = s.momentum(), negLr = s.negLr();
+        final boolean l2 = s.l2(), centered = s.centered(), hasMomentum = s.hasMomentum();
+        final long end = from + count;
+        for (long i = from; i < end; i++) {
+            float p = param.getAtIndex(F, i);
+            float g = grad.getAtIndex(F, i) * sign;
+            if (l2) {
+                g = Math.fma(p, wd, g);
+            }
+            float sq = squareAvg.getAtIndex(F, i) * alpha + (c * g) * g;
+            squareAvg.setAtIndex(F, i, sq);
+            float var = sq * corr;
+            if (centered) {
+                float a = Math.fma(g, c, gradAvg.getAtIndex(F, i) * alpha);
+                gradAvg.setAtIndex(F, i, a);
+                float ah = a * corr;
+                var = var - ah * ah;
+            }
+            float r = (float) Math.sqrt(var) + eps;
+            if (hasMomentum) {
+                float b = momentumBuffer.getAtIndex(F, i) * mu + g / r;
+                momentumBuffer.setAtIndex(F, i, b);
+                p = Math.fma(b, negLr, p);
+            } else {
+                p = p + (negLr * g) / r;
+            }
+            param.setAtIndex(F, i, p);
+        }
+    }
+}

@@ -1,0 +1,16 @@
+/**
+ * Adamant core: optimizer kernels (SGD, RMSProp, Adam, AdamW) over off-heap fp32 buffers.
+ *
+ * <p>The Vector API is optional: without {@code --add-modules jdk.incubator.vector} the scalar
+ * kernels run, and one log line says so.
+ */
+module dev.adamant.core {
+    requires static jdk.incubator.vector;
+    requires static java.management;
+    requires static jdk.management;
+
+    exports dev.adamant.core;
+    exports dev.adamant.core.memory;
+    // Kernels trust their callers; only our own modules may call them directly.
+    exports dev.adamant.core.kernel to dev.adamant.fp16, dev.adamant.zero;
+}

@@ -1,0 +1,7 @@
+/** Adamant zero: ZeRO stages 1-3 over a communicator. */
+module dev.adamant.zero {
+    requires transitive dev.adamant.core;
+    requires transitive dev.adamant.fp16;
+
+    exports dev.adamant.zero;
+}
