@@ -30,14 +30,24 @@ public final class Optimizers {
         return rmsProp(config, n, Kernels.provider());
     }
 
-    /** The kernels in use, for example {@code "panama, 512-bit vectors (16 floats), FMA on"}. */
-    public static String implementation() {
-        return Kernels.describe(Kernels.provider());
+    /** Adam or AdamW on the named kernels, whatever the JVM-wide choice: for benchmarks and tests. */
+    public static Optimizer adam(AdamConfig config, long n, Implementation implementation) {
+        return adam(config, n, Objects.requireNonNull(implementation, "implementation").provider());
     }
 
-    /** The name of the kernels in use: {@code "panama"} or {@code "scalar"}. */
-    public static String implementationName() {
-        return Kernels.provider().name();
+    /** SGD on the named kernels. */
+    public static Optimizer sgd(SgdConfig config, long n, Implementation implementation) {
+        return sgd(config, n, Objects.requireNonNull(implementation, "implementation").provider());
+    }
+
+    /** RMSProp on the named kernels. */
+    public static Optimizer rmsProp(RmsPropConfig config, long n, Implementation implementation) {
+        return rmsProp(config, n, Objects.requireNonNull(implementation, "implementation").provider());
+    }
+
+    /** The kernels in use, for example {@code "panama, 512-bit vectors (16 floats), FMA on"}. */
+    public static String implementation() {
+        return Implementation.current().describe();
     }
 
     static Optimizer adam(AdamConfig config, long n, KernelProvider kernels) {
