@@ -1,0 +1,189 @@
+package dev.adamant.core;
+
+import static dev.adamant.core.TestData.assertSameBits;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+import static org.quicktheories.QuickTheory.qt;
+
+import dev.adamant.core.kernel.KernelProvider;
+import dev.adamant.core.kernel.Kernels;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.quicktheories.core.Gen;
+import org.quicktheories.generators.Generate;
+
+/**
+ * Each vector kernel against its scalar twin, bit for bit: random hyper-parameters and step numbers,
+ * sizes 0 to 5000 (and the awkward ones), random element offsets into larger segments, and segment
+ * bases shifted off the cache line. Floats outside the slice must be left alone.
+ */
+class KernelPropertyTest {
+    private static final int EXAMPLES = 300;
+    /** Sizes around the vector width and prime sizes that leave every tail length. */
+    private static final List<Integer> AWKWARD = List.of(0, 1, 15, 16, 17, 31, 33, 1021, 4099);
+
+    private static KernelProvider panama;
+    private static final KernelProvider SCALAR = Kernels.scalar();
+
+    @BeforeAll
+    static void panama() {
+        panama = Kernels.panamaOrNull();
+    }
+
+    /** n: 0 to 5000, often an awkward size. */
+    private static Gen<Integer> sizes() {
+        return Generate.range(0, 5000).mix(Generate.pick(AWKWARD), 40);
+    }
+
+    /** A slice of {@code n} floats at {@code from} inside buffers whose base is shifted by {@code shift} floats. */
+    record Slice(int n, int from, int shift, long seed) {
+        int length() {
+            return from + n + 13;
+        }
+    }
+
+    private static Gen<Slice> slices() {
+        return sizes().zip(Generate.range(0, 40), Generate.range(0, 15), Generate.longRange(Long.MIN_VALUE, Long.MAX_VALUE),
+                Slice::new);
+    }
+
+    /** A kernel call on both implementations' copies of the same buffers. */
+    interface Call {
+        void run(KernelProvider kernels, MemorySegment[] buffers, long from, long count);
+    }
+
+    /** Runs {@code call} on copies of {@code inputs} with each implementation and compares every buffer. */
+    private static void compare(Slice slice, float[][] inputs, Call call) {
+        float[][][] results = new float[2][][];
+        KernelProvider[] providers = {panama, SCALAR};
+        for (int k = 0; k < 2; k++) {
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment[] segs = new MemorySegment[inputs.length];
+                for (int b = 0; b < inputs.length; b++) {
+                    if (inputs[b] == null) {
+                        continue;
+                    }
+                    long bytes = (long) (inputs[b].length + slice.shift()) * Float.BYTES;
+                    MemorySegment whole = arena.allocate(bytes, 64);
+                    segs[b] = whole.asSlice((long) slice.shift() * Float.BYTES, (long) inputs[b].length * Float.BYTES);
+                    MemorySegment.copy(inputs[b], 0, segs[b], TestData.F, 0, inputs[b].length);
+                }
+                call.run(providers[k], segs, slice.from(), slice.n());
+                results[k] = new float[inputs.length][];
+                for (int b = 0; b < inputs.length; b++) {
+                    results[k][b] = segs[b] == null ? null : TestData.toArray(segs[b]);
+                }
+            }
+        }
+        for (int b = 0; b < inputs.length; b++) {
+            if (inputs[b] == null) {
+                continue;
+            }
+            assertSameBits("buffer " + b + " (" + slice + ")", results[1][b], results[0][b]);
+            for (int i = 0; i < inputs[b].length; i++) {
+                boolean inside = i >= slice.from() && i < slice.from() + slice.n();
+                if (!inside && Float.floatToRawIntBits(results[0][b][i]) != Float.floatToRawIntBits(inputs[b][i])) {
+                    throw new AssertionError("buffer " + b + ": float " + i + " outside the slice was written (" + slice + ")");
+                }
+            }
+        }
+    }
+
+    private static float[][] buffers(SplittableRandom r, int length, int moments, int squares) {
+        float[][] in = new float[2 + moments + squares][];
+        in[0] = TestData.randomFloats(r, length, 2f, true);
+        in[1] = TestData.randomFloats(r, length, 1f, true);
+        for (int i = 0; i < moments; i++) {
+            in[2 + i] = TestData.randomFloats(r, length, 0.5f, false);
+        }
+        for (int i = 0; i < squares; i++) {
+            in[2 + moments + i] = TestData.randomSquares(r, length, 1f);
+        }
+        return in;
+    }
+
+    private static long step(SplittableRandom r) {
+        return switch (r.nextInt(4)) {
+            case 0 -> 1;
+            case 1 -> 2;
+            default -> 1 + r.nextInt(100_000);
+        };
+    }
+
+    private static double unit(SplittableRandom r) {
+        return r.nextInt(8) == 0 ? 0 : r.nextDouble();
+    }
+
+    @Test
+    void adamVectorEqualsScalar() {
+        assumeTrue(panama != null, "no Panama kernels in this JVM");
+        qt().withExamples(EXAMPLES).forAll(slices()).checkAssert(slice -> {
+            SplittableRandom r = new SplittableRandom(slice.seed());
+            AdamConfig c = (r.nextBoolean() ? AdamConfig.adam() : AdamConfig.adamW())
+                    .withLr(r.nextDouble() * 0.1).withBetas(unit(r), unit(r))
+                    .withEps(Math.pow(10, -12 + 10 * r.nextDouble()))
+                    .withWeightDecay(r.nextBoolean() ? 0 : r.nextDouble() * 0.2)
+                    .withAmsgrad(r.nextBoolean()).withMaximize(r.nextBoolean())
+                    .withBiasCorrection(r.nextInt(4) != 0);
+            var s = AdamOptimizer.coefficients(c, step(r));
+            // param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq
+            float[][] in = buffers(r, slice.length(), 1, 2);
+            if (!c.amsgrad()) {
+                in[4] = null;
+            }
+            compare(slice, in, (k, b, from, n) -> k.adam().step(s, b[0], b[1], b[2], b[3], b[4], from, n));
+        });
+    }
+
+    @Test
+    void sgdVectorEqualsScalar() {
+        assumeTrue(panama != null, "no Panama kernels in this JVM");
+        qt().withExamples(EXAMPLES).forAll(slices()).checkAssert(slice -> {
+            SplittableRandom r = new SplittableRandom(slice.seed());
+            double momentum = r.nextInt(4) == 0 ? 0 : r.nextDouble();
+            double dampening = r.nextBoolean() ? 0 : r.nextDouble();
+            boolean textbook = momentum > 0 && r.nextInt(3) == 0;
+            boolean nesterov = momentum > 0 && r.nextBoolean();
+            if (nesterov || textbook) {
+                dampening = 0;
+            }
+            SgdConfig c = SgdConfig.sgd(r.nextDouble() * 0.5).withMomentum(momentum).withDampening(dampening)
+                    .withNesterov(nesterov).withBiasCorrection(textbook)
+                    .withWeightDecay(r.nextBoolean() ? 0 : r.nextDouble() * 0.2).withMaximize(r.nextBoolean());
+            c.checkConsistent();
+            var s = SgdOptimizer.coefficients(c, step(r));
+            float[][] in = buffers(r, slice.length(), 1, 0);   // param, grad, momentum_buffer
+            if (momentum == 0) {
+                in[2] = null;
+            }
+            compare(slice, in, (k, b, from, n) -> k.sgd().step(s, b[0], b[1], b[2], from, n));
+        });
+    }
+
+    @Test
+    void rmsPropVectorEqualsScalar() {
+        assumeTrue(panama != null, "no Panama kernels in this JVM");
+        qt().withExamples(EXAMPLES).forAll(slices()).checkAssert(slice -> {
+            SplittableRandom r = new SplittableRandom(slice.seed());
+            RmsPropConfig c = RmsPropConfig.rmsProp().withLr(r.nextDouble() * 0.1).withAlpha(unit(r))
+                    .withEps(Math.pow(10, -12 + 10 * r.nextDouble()))
+                    .withWeightDecay(r.nextBoolean() ? 0 : r.nextDouble() * 0.2)
+                    .withMomentum(r.nextBoolean() ? 0 : r.nextDouble()).withCentered(r.nextBoolean())
+                    .withMaximize(r.nextBoolean()).withBiasCorrection(r.nextInt(3) == 0);
+            var s = RmsPropOptimizer.coefficients(c, step(r));
+            // param, grad, momentum_buffer, square_avg, then grad_avg kept small so the variance stays positive
+            float[][] in = buffers(r, slice.length(), 1, 1);
+            float[][] all = {in[0], in[1], in[3], TestData.randomFloats(r, slice.length(), 0.1f, false), in[2]};
+            if (!c.centered()) {
+                all[3] = null;
+            }
+            if (c.momentum() == 0) {
+                all[4] = null;
+            }
+            compare(slice, all, (k, b, from, n) -> k.rmsProp().step(s, b[0], b[1], b[2], b[3], b[4], from, n));
+        });
+    }
+}
