@@ -64,6 +64,10 @@ abstract class AbstractOptimizer implements Optimizer {
         if (parallelism < 1) {
             throw new IllegalArgumentException("parallelism: expected >= 1, got " + parallelism);
         }
+        if (Chunks.count(size, parallelism) > 1) {
+            Segments.checkShared("params", params);
+            Segments.checkShared("grads", grads);
+        }
         ChunkStep chunk = chunkStep(steps + 1, params, grads);
         Chunks.run(size, parallelism, executor, chunk::run);
         steps++;

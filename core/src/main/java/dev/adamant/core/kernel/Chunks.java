@@ -21,16 +21,27 @@ public final class Chunks {
         void run(long from, long count);
     }
 
+    /** Floats per chunk: a whole number of cache lines, at least {@link #MIN_CHUNK}. */
+    static long perChunk(long count, int parallelism) {
+        long line = Buffers.FLOATS_PER_LINE;
+        long perChunk = Math.max(MIN_CHUNK, (count + parallelism - 1) / parallelism);
+        return (perChunk + line - 1) / line * line;
+    }
+
+    /** How many chunks {@link #run} makes of {@code count} floats: 1 means the caller does it all. */
+    public static int count(long count, int parallelism) {
+        long perChunk = perChunk(count, parallelism);
+        return (int) Math.max(1, (count + perChunk - 1) / perChunk);
+    }
+
     /**
      * Runs {@code body} over {@code [0, count)} in at most {@code parallelism} chunks, each a
      * multiple of 16 floats (one cache line) but the last; chunk 0 on the calling thread, the others
      * on {@code executor}. Returns when all are done; the first failure is rethrown.
      */
     public static void run(long count, int parallelism, Executor executor, Body body) {
-        long line = Buffers.FLOATS_PER_LINE;
-        long perChunk = Math.max(MIN_CHUNK, (count + parallelism - 1) / parallelism);
-        perChunk = (perChunk + line - 1) / line * line;
-        int chunks = (int) Math.max(1, (count + perChunk - 1) / perChunk);
+        long perChunk = perChunk(count, parallelism);
+        int chunks = count(count, parallelism);
         if (chunks == 1) {
             body.run(0, count);
             return;

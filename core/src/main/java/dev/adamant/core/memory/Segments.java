@@ -71,6 +71,21 @@ public final class Segments {
         }
     }
 
+    /** A thread that is never started: only confined segments refuse it access. */
+    private static final Thread OTHER_THREAD = Thread.ofPlatform().unstarted(() -> { });
+
+    /**
+     * Refuses a segment that only its owner thread may access (from {@code Arena.ofConfined()}),
+     * for work that other threads will do.
+     */
+    public static void checkShared(String name, MemorySegment segment) {
+        if (!segment.isAccessibleBy(OTHER_THREAD)) {
+            throw new IllegalArgumentException(name + ": a parallel step needs a segment that every thread can"
+                    + " access (from Arena.ofShared(), ofAuto() or global(), or a heap array); this one is"
+                    + " confined to its owner thread");
+        }
+    }
+
     /** Refuses counts below one: {@code "n: expected > 0, got 0"}. */
     public static void checkPositive(String name, long value) {
         if (value <= 0) {
