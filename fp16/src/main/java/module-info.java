@@ -4,4 +4,5 @@ module dev.adamant.fp16 {
     requires static jdk.incubator.vector;
 
     exports dev.adamant.fp16;
+    exports dev.adamant.fp16.scaling;
 }
