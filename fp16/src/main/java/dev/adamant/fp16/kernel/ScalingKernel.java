@@ -1,0 +1,32 @@
+package dev.adamant.fp16.kernel;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * The overflow check and the fused unscale + check + sum-of-squares pass.
+ *
+ * <p>Callers have checked the buffers (live, aligned, large enough, writable where written) and that
+ * {@code from} is a multiple of {@link SquareSums#BLOCK}.
+ */
+public interface ScalingKernel {
+    /** Whether any of floats {@code [from, from + count)} is infinite or NaN. One read pass. */
+    boolean anyNonFiniteFloat(MemorySegment floats, long from, long count);
+
+    /**
+     * Whether any of the 16-bit values {@code [from, from + count)} is infinite or NaN: its exponent
+     * field ({@code exponentMask}, 0x7C00 for fp16, 0x7F80 for bf16) is all ones.
+     */
+    boolean anyNonFinite16(MemorySegment halves, short exponentMask, long from, long count);
+
+    /**
+     * PyTorch's {@code _amp_foreach_non_finite_check_and_unscale_} over fp32 gradients, with the
+     * sum of squares of the unscaled values in the same pass: {@code g = g * invScale} in place (every
+     * element, as PyTorch does even when one is not finite), and for each block of
+     * {@link SquareSums} starting at {@code from} the block's sum into
+     * {@code blockSums[firstBlock + k]}.
+     *
+     * @return whether any gradient was infinite or NaN before unscaling
+     */
+    boolean unscaleFloats(MemorySegment grads, float invScale, long from, long count, double[] blockSums,
+                          int firstBlock);
+}

@@ -1,0 +1,124 @@
+package dev.adamant.fp16.panama;
+
+import dev.adamant.fp16.kernel.ScalingKernel;
+import dev.adamant.fp16.kernel.SquareSums;
+import dev.adamant.fp16.scalar.ScalarScalingKernel;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Vector scaling kernels. The non-finite test keeps a running lane-wise maximum of the exponent
+ * field (all ones is the largest value it can take, so one compare at the end answers "any?"). The
+ * sum of squares follows {@link SquareSums}: its 16 accumulators are one 512-bit vector, or two
+ * 256-bit or four 128-bit ones, so every width gives the scalar twin's bits.
+ */
+public final class PanamaScalingKernel implements ScalingKernel {
+    static final VectorSpecies<Float> FLOATS = FloatVector.SPECIES_PREFERRED;
+    static final VectorSpecies<Short> SHORTS = ShortVector.SPECIES_PREFERRED;
+    static final VectorSpecies<Integer> INTS = IntVector.SPECIES_PREFERRED;
+    static final ByteOrder ORDER = ByteOrder.nativeOrder();
+    private static final int L = FLOATS.length();
+    /** Vectors per group of 16 accumulators: 1, 2 or 4. */
+    private static final int GROUPS = SquareSums.ACCUMULATORS / L;
+    private static final int FLOAT_EXPONENT = 0x7F80_0000;
+
+    public PanamaScalingKernel() {
+        if (L > SquareSums.ACCUMULATORS || SquareSums.ACCUMULATORS % L != 0 || GROUPS > 4) {
+            throw new UnsupportedOperationException("vector length " + L + " does not divide 16 accumulators");
+        }
+    }
+
+    @Override
+    public boolean anyNonFiniteFloat(MemorySegment floats, long from, long count) {
+        IntVector max = IntVector.zero(INTS);
+        long bound = FLOATS.loopBound(count);
+        long end = (from + bound) * Float.BYTES;
+        for (long o = from * Float.BYTES; o < end; o += FLOATS.vectorByteSize()) {
+            max = max.max(FloatVector.fromMemorySegment(FLOATS, floats, o, ORDER).reinterpretAsInts().and(FLOAT_EXPONENT));
+        }
+        return max.reduceLanes(VectorOperators.MAX) == FLOAT_EXPONENT
+                || ScalarScalingKernel.INSTANCE.anyNonFiniteFloat(floats, from + bound, count - bound);
+    }
+
+    @Override
+    public boolean anyNonFinite16(MemorySegment halves, short exponentMask, long from, long count) {
+        ShortVector max = ShortVector.zero(SHORTS);
+        long bound = SHORTS.loopBound(count);
+        long end = (from + bound) * Short.BYTES;
+        for (long o = from * Short.BYTES; o < end; o += SHORTS.vectorByteSize()) {
+            max = max.max(ShortVector.fromMemorySegment(SHORTS, halves, o, ORDER).and(exponentMask));
+        }
+        return max.reduceLanes(VectorOperators.MAX) == exponentMask
+                || ScalarScalingKernel.INSTANCE.anyNonFinite16(halves, exponentMask, from + bound, count - bound);
+    }
+
+    @Override
+    public boolean unscaleFloats(MemorySegment grads, float invScale, long from, long count, double[] blockSums,
+                                 int firstBlock) {
+        float[] acc = new float[SquareSums.ACCUMULATORS];
+        int max = 0;
+        long end = from + count;
+        int block = firstBlock;
+        for (long start = from; start < end; start += SquareSums.BLOCK, block++) {
+            long len = Math.min(SquareSums.BLOCK, end - start);
+            max = Math.max(max, unscaleBlock(grads, invScale, start, len, acc));
+            blockSums[block] = ScalarScalingKernel.sum(acc);
+        }
+        return max == FLOAT_EXPONENT;
+    }
+
+    /** One block: whole groups of 16 in vectors, the rest by the scalar twin; leaves the accumulators in acc. */
+    private static int unscaleBlock(MemorySegment grads, float invScale, long start, long len, float[] acc) {
+        FloatVector inv = FloatVector.broadcast(FLOATS, invScale);
+        FloatVector a0 = FloatVector.zero(FLOATS), a1 = a0, a2 = a0, a3 = a0;
+        IntVector max = IntVector.zero(INTS);
+        int groups = (int) (len / SquareSums.ACCUMULATORS);
+        long o = start * Float.BYTES;
+        final long step = FLOATS.vectorByteSize();
+        for (int k = 0; k < groups; k++) {
+            FloatVector g = FloatVector.fromMemorySegment(FLOATS, grads, o, ORDER);
+            max = max.max(g.reinterpretAsInts().and(FLOAT_EXPONENT));
+            FloatVector u = g.mul(inv);
+            u.intoMemorySegment(grads, o, ORDER);
+            a0 = u.fma(u, a0);
+            o += step;
+            if (GROUPS > 1) {
+                g = FloatVector.fromMemorySegment(FLOATS, grads, o, ORDER);
+                max = max.max(g.reinterpretAsInts().and(FLOAT_EXPONENT));
+                u = g.mul(inv);
+                u.intoMemorySegment(grads, o, ORDER);
+                a1 = u.fma(u, a1);
+                o += step;
+            }
+            if (GROUPS > 2) {
+                g = FloatVector.fromMemorySegment(FLOATS, grads, o, ORDER);
+                max = max.max(g.reinterpretAsInts().and(FLOAT_EXPONENT));
+                u = g.mul(inv);
+                u.intoMemorySegment(grads, o, ORDER);
+                a2 = u.fma(u, a2);
+                o += step;
+                g = FloatVector.fromMemorySegment(FLOATS, grads, o, ORDER);
+                max = max.max(g.reinterpretAsInts().and(FLOAT_EXPONENT));
+                u = g.mul(inv);
+                u.intoMemorySegment(grads, o, ORDER);
+                a3 = u.fma(u, a3);
+                o += step;
+            }
+        }
+        a0.intoArray(acc, 0);
+        if (GROUPS > 1) {
+            a1.intoArray(acc, L);
+        }
+        if (GROUPS > 2) {
+            a2.intoArray(acc, 2 * L);
+            a3.intoArray(acc, 3 * L);
+        }
+        int tailMax = ScalarScalingKernel.unscaleBlock(grads, invScale, start, groups * SquareSums.ACCUMULATORS, len, acc);
+        return Math.max(max.reduceLanes(VectorOperators.MAX), tailMax);
+    }
+}

@@ -1,0 +1,76 @@
+package dev.adamant.fp16.scalar;
+
+import dev.adamant.fp16.kernel.ScalingKernel;
+import dev.adamant.fp16.kernel.SquareSums;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/** The scalar scaling kernels: fallback, vector tail and test oracle. */
+public final class ScalarScalingKernel implements ScalingKernel {
+    public static final ScalarScalingKernel INSTANCE = new ScalarScalingKernel();
+    /** fp32 exponent field: all ones means infinite or NaN. */
+    static final int FLOAT_EXPONENT = 0x7F80_0000;
+    private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    private static final ValueLayout.OfShort S = ValueLayout.JAVA_SHORT_UNALIGNED;
+
+    private ScalarScalingKernel() {}
+
+    @Override
+    public boolean anyNonFiniteFloat(MemorySegment floats, long from, long count) {
+        int max = 0;
+        for (long i = from; i < from + count; i++) {
+            max = Math.max(max, Float.floatToRawIntBits(floats.getAtIndex(F, i)) & FLOAT_EXPONENT);
+        }
+        return max == FLOAT_EXPONENT;
+    }
+
+    @Override
+    public boolean anyNonFinite16(MemorySegment halves, short exponentMask, long from, long count) {
+        int max = 0;
+        for (long i = from; i < from + count; i++) {
+            max = Math.max(max, halves.getAtIndex(S, i) & exponentMask);
+        }
+        return max == exponentMask;
+    }
+
+    @Override
+    public boolean unscaleFloats(MemorySegment grads, float invScale, long from, long count, double[] blockSums,
+                                 int firstBlock) {
+        float[] acc = new float[SquareSums.ACCUMULATORS];
+        int max = 0;
+        long end = from + count;
+        int block = firstBlock;
+        for (long start = from; start < end; start += SquareSums.BLOCK, block++) {
+            java.util.Arrays.fill(acc, 0f);
+            max = Math.max(max, unscaleBlock(grads, invScale, start, 0, Math.min(SquareSums.BLOCK, end - start), acc));
+            blockSums[block] = sum(acc);
+        }
+        return max == FLOAT_EXPONENT;
+    }
+
+    /**
+     * Elements {@code [j0, len)} of the block at {@code start}, into accumulators {@code acc}; returns
+     * the largest exponent field seen. The Panama kernel finishes its blocks' tails here.
+     */
+    public static int unscaleBlock(MemorySegment grads, float invScale, long start, int j0, long len, float[] acc) {
+        int max = 0;
+        for (int j = j0; j < len; j++) {
+            float g = grads.getAtIndex(F, start + j);
+            max = Math.max(max, Float.floatToRawIntBits(g) & FLOAT_EXPONENT);
+            float u = g * invScale;
+            grads.setAtIndex(F, start + j, u);
+            int k = j % SquareSums.ACCUMULATORS;
+            acc[k] = Math.fma(u, u, acc[k]);
+        }
+        return max;
+    }
+
+    /** The accumulators added in double, in order. */
+    public static double sum(float[] acc) {
+        double s = 0;
+        for (float a : acc) {
+            s += a;
+        }
+        return s;
+    }
+}

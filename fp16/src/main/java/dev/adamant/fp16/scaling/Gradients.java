@@ -1,0 +1,65 @@
+package dev.adamant.fp16.scaling;
+
+import dev.adamant.core.memory.Segments;
+import dev.adamant.fp16.Precision;
+import dev.adamant.fp16.kernel.Fp16Kernels;
+import dev.adamant.fp16.kernel.ScalingKernel;
+import dev.adamant.fp16.kernel.SquareSums;
+import java.lang.foreign.MemorySegment;
+import java.util.Objects;
+
+/**
+ * Overflow detection and the fused unscale pass over gradients.
+ *
+ * <p>Each is one read pass over the buffer (the unscale pass also writes it): 4 bytes an element for
+ * fp32, 2 for fp16 and bf16. Bad input (null, closed, misaligned, a size that is not a whole number
+ * of elements, read-only where written, a scale that is not finite and positive) is refused with an
+ * exception naming the argument, and nothing is written.
+ */
+public final class Gradients {
+    private Gradients() {}
+
+    /** Whether any element of {@code buffer} (a whole number of {@code precision} elements) is inf or NaN. */
+    public static boolean hasNonFinite(MemorySegment buffer, Precision precision) {
+        Objects.requireNonNull(precision, "precision");
+        Segments.checkUsable("buffer", buffer, false);
+        if (buffer.byteSize() % precision.bytes() != 0) {
+            throw new IllegalArgumentException("buffer: expected a whole number of " + precision + " elements ("
+                    + precision.bytes() + " bytes each), got " + buffer.byteSize() + " bytes");
+        }
+        long n = buffer.byteSize() / precision.bytes();
+        ScalingKernel k = Fp16Kernels.scaling();
+        return switch (precision) {
+            case FP32 -> k.anyNonFiniteFloat(buffer, 0, n);
+            case FP16 -> k.anyNonFinite16(buffer, (short) 0x7C00, 0, n);
+            case BF16 -> k.anyNonFinite16(buffer, (short) 0x7F80, 0, n);
+        };
+    }
+
+    /**
+     * Unscales fp32 gradients in place ({@code g *= 1/scale}, every element, PyTorch's
+     * {@code _amp_foreach_non_finite_check_and_unscale_}) and, in the same pass, reports whether any
+     * was inf or NaN and the sum of squares of the unscaled values (for clipping by global norm).
+     *
+     * @param scale the loss scale the gradients carry: finite and {@code > 0}
+     */
+    public static GradientStats unscale(MemorySegment grads, float scale) {
+        checkScale(scale);
+        Segments.checkUsable("grads", grads, true);
+        if (grads.byteSize() % Float.BYTES != 0) {
+            throw new IllegalArgumentException("grads: expected a whole number of floats, got " + grads.byteSize()
+                    + " bytes");
+        }
+        long n = grads.byteSize() / Float.BYTES;
+        double[] blocks = new double[SquareSums.blocks(n)];
+        boolean nonFinite = Fp16Kernels.scaling().unscaleFloats(grads, 1f / scale, 0, n, blocks, 0);
+        return new GradientStats(nonFinite, SquareSums.total(blocks));
+    }
+
+    /** Refuses a loss scale that is not finite and positive. */
+    public static void checkScale(float scale) {
+        if (!(scale > 0 && scale < Float.POSITIVE_INFINITY)) {
+            throw new IllegalArgumentException("scale: expected a finite value > 0, got " + scale);
+        }
+    }
+}
