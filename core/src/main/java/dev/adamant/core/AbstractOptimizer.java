@@ -19,6 +19,8 @@ abstract class AbstractOptimizer implements Optimizer {
     private final Map<String, MemorySegment> state = new LinkedHashMap<>();
     private long steps;
     private boolean closed;
+    /** The step begun with beginStep() and not yet closed, or null. */
+    private OpenStep open;
 
     AbstractOptimizer(long size, List<String> stateNames) {
         Segments.checkPositive("n", size);
@@ -54,9 +56,7 @@ abstract class AbstractOptimizer implements Optimizer {
 
     @Override
     public final void step(MemorySegment params, MemorySegment grads, Executor executor, int parallelism) {
-        if (closed) {
-            throw new IllegalStateException("optimizer is closed");
-        }
+        checkOpen();
         Segments.checkFloats("params", params, size, true);
         Segments.checkFloats("grads", grads, size, false);
         Segments.checkDisjoint("params", params, "grads", grads);
@@ -68,18 +68,93 @@ abstract class AbstractOptimizer implements Optimizer {
             Segments.checkShared("params", params);
             Segments.checkShared("grads", grads);
         }
-        ChunkStep chunk = chunkStep(steps + 1, params, grads);
-        Chunks.run(size, parallelism, executor, chunk::run);
+        StepKernel kernel = prepare(steps + 1);
+        Chunks.run(size, parallelism, executor, (from, count) -> kernel.run(
+                params.asSlice(from * Float.BYTES, count * Float.BYTES),
+                grads.asSlice(from * Float.BYTES, count * Float.BYTES), from, count));
         steps++;
     }
 
-    /** The kernel call for one chunk of step {@code t}, coefficients computed once for all chunks. */
-    abstract ChunkStep chunkStep(long t, MemorySegment params, MemorySegment grads);
+    @Override
+    public final Step beginStep() {
+        checkOpen();
+        OpenStep step = new OpenStep(steps + 1, prepare(steps + 1));
+        open = step;
+        return step;
+    }
 
-    /** One step's kernel call over a chunk. */
+    private void checkOpen() {
+        if (closed) {
+            throw new IllegalStateException("optimizer is closed");
+        }
+        if (open != null) {
+            throw new IllegalStateException("step " + open.t + " begun with beginStep() is still open: close it first");
+        }
+    }
+
+    /**
+     * Step {@code t}'s kernel call, its coefficients computed once: {@code params} and {@code grads}
+     * hold {@code count} floats each and pair with state floats {@code [stateFrom, stateFrom + count)}.
+     * The caller has checked everything.
+     */
+    abstract StepKernel prepare(long t);
+
+    /** One step's kernel call over a range; see {@link #prepare}. */
     @FunctionalInterface
-    interface ChunkStep {
-        void run(long from, long count);
+    interface StepKernel {
+        void run(MemorySegment params, MemorySegment grads, long stateFrom, long count);
+    }
+
+    /** {@code count} floats of {@code buffer} from float {@code from}, or null for an absent buffer. */
+    static MemorySegment range(MemorySegment buffer, long from, long count) {
+        return buffer == null ? null : buffer.asSlice(from * Float.BYTES, count * Float.BYTES);
+    }
+
+    /** A step begun with {@link #beginStep()}: ranges applied by any threads, finished by close. */
+    private final class OpenStep implements Step {
+        final long t;
+        final StepKernel kernel;
+        volatile boolean finished;
+
+        OpenStep(long t, StepKernel kernel) {
+            this.t = t;
+            this.kernel = kernel;
+        }
+
+        @Override
+        public long number() {
+            return t;
+        }
+
+        @Override
+        public void apply(MemorySegment params, MemorySegment grads, long stateOffset) {
+            if (finished || closed) {
+                throw new IllegalStateException("step " + t + " is finished" + (closed ? " (optimizer closed)" : ""));
+            }
+            Segments.checkUsable("params", params, true);
+            Segments.checkUsable("grads", grads, false);
+            if (params.byteSize() != grads.byteSize() || params.byteSize() % Float.BYTES != 0) {
+                throw new IllegalArgumentException("grads: expected as many floats as params (" + params.byteSize()
+                        + " bytes), got " + grads.byteSize() + " bytes");
+            }
+            long count = params.byteSize() / Float.BYTES;
+            if (stateOffset < 0 || stateOffset > size - count) {
+                throw new IllegalArgumentException("stateOffset: floats [" + stateOffset + ", " + stateOffset + " + "
+                        + count + ") out of bounds for an optimizer of " + size + " (expected: 0 <= stateOffset <= "
+                        + (size - count) + ")");
+            }
+            Segments.checkDisjoint("params", params, "grads", grads);
+            kernel.run(params, grads, stateOffset, count);
+        }
+
+        @Override
+        public void close() {
+            if (!finished) {
+                finished = true;
+                steps = t;
+                open = null;
+            }
+        }
     }
 
     @Override

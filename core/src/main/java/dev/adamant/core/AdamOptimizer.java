@@ -30,9 +30,10 @@ final class AdamOptimizer extends AbstractOptimizer {
     }
 
     @Override
-    ChunkStep chunkStep(long t, MemorySegment params, MemorySegment grads) {
+    StepKernel prepare(long t) {
         AdamStep s = coefficients(config, t);
         MemorySegment m = buffer(EXP_AVG), v = buffer(EXP_AVG_SQ), vmax = buffer(MAX_EXP_AVG_SQ);
-        return (from, count) -> kernel.step(s, params, grads, m, v, vmax, from, count);
+        return (params, grads, from, count) -> kernel.step(s, params, grads, range(m, from, count),
+                range(v, from, count), range(vmax, from, count), 0, count);
     }
 }

@@ -51,6 +51,35 @@ public interface Optimizer extends AutoCloseable {
      */
     void step(MemorySegment params, MemorySegment grads, Executor executor, int parallelism);
 
+    /**
+     * Begins step {@code stepCount() + 1} for callers that step the buffer in pieces themselves:
+     * partitions, cache-sized tiles, their own threads. The step's coefficients are computed once,
+     * here; {@link Step#apply} steps one range and may be called from any threads for disjoint ranges;
+     * {@link Step#close()} finishes the step (the step count advances then). Until it is closed, other
+     * steps are refused. Applying every range once gives, bit for bit, what
+     * {@link #step(MemorySegment, MemorySegment)} gives.
+     *
+     * @throws IllegalStateException if the optimizer is closed or a begun step is still open
+     */
+    Step beginStep();
+
+    /** A step in progress; see {@link #beginStep()}. */
+    interface Step extends AutoCloseable {
+        /** The number of this step: 1 for the first. */
+        long number();
+
+        /**
+         * Steps {@code params} (writable) with {@code grads}, {@code count} floats each, against state
+         * floats {@code [stateOffset, stateOffset + count)}. Checked as {@code step} checks, and refused
+         * with nothing changed where the range falls outside the state or the step is finished.
+         */
+        void apply(MemorySegment params, MemorySegment grads, long stateOffset);
+
+        /** Finishes the step. Idempotent. */
+        @Override
+        void close();
+    }
+
     /** PyTorch's names for this optimizer's state buffers, for example {@code [exp_avg, exp_avg_sq]}. */
     List<String> stateNames();
 

@@ -39,9 +39,10 @@ final class RmsPropOptimizer extends AbstractOptimizer {
     }
 
     @Override
-    ChunkStep chunkStep(long t, MemorySegment params, MemorySegment grads) {
+    StepKernel prepare(long t) {
         RmsPropStep s = coefficients(config, t);
         MemorySegment sq = buffer(SQUARE_AVG), avg = buffer(GRAD_AVG), buf = buffer(MOMENTUM_BUFFER);
-        return (from, count) -> kernel.step(s, params, grads, sq, avg, buf, from, count);
+        return (params, grads, from, count) -> kernel.step(s, params, grads, range(sq, from, count),
+                range(avg, from, count), range(buf, from, count), 0, count);
     }
 }

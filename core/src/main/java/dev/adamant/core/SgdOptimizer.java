@@ -31,9 +31,9 @@ final class SgdOptimizer extends AbstractOptimizer {
     }
 
     @Override
-    ChunkStep chunkStep(long t, MemorySegment params, MemorySegment grads) {
+    StepKernel prepare(long t) {
         SgdStep s = coefficients(config, t);
         MemorySegment buf = buffer(MOMENTUM_BUFFER);
-        return (from, count) -> kernel.step(s, params, grads, buf, from, count);
+        return (params, grads, from, count) -> kernel.step(s, params, grads, range(buf, from, count), 0, count);
     }
 }
