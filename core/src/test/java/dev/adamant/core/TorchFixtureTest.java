@@ -32,13 +32,16 @@ import org.junit.jupiter.params.provider.MethodSource;
  *
  * <p>After every step the parameters must match within {@code 1e-6 * median|params0|}, and at the end
  * every state buffer PyTorch kept must match within {@code 1e-6} of its own magnitude. The largest
- * error in ulps is printed per case; it is 0 where the kernels round exactly as PyTorch's CPU kernels
- * do (its {@code addcmul_} is compiled to a fused multiply-add), a few ulps where one operation rounds
- * differently, more on parameters that pass near 0.
+ * error in ulps is printed per case. Because the kernels round exactly as PyTorch's CPU kernels do
+ * (its {@code add_(x, alpha)} and {@code addcmul_} are compiled to fused multiply-adds), every case is
+ * also required to match bit for bit ({@link #EXACT}): a change of operation order fails here even
+ * where it would stay inside the tolerance.
  */
 class TorchFixtureTest {
     private static final String DIR = "torch-optim/";
     private static final double RELATIVE_TOLERANCE = 1e-6;
+    /** The kernels follow PyTorch 1.13's roundings exactly: 0 ulp on every fixture. */
+    private static final boolean EXACT = true;
     /** Every state name PyTorch's Adam, SGD and RMSprop keep (other than {@code step}). */
     private static final List<String> TORCH_STATE = List.of("exp_avg", "exp_avg_sq", "max_exp_avg_sq",
             "momentum_buffer", "square_avg", "grad_avg");
@@ -140,6 +143,11 @@ class TorchFixtureTest {
         System.out.printf(Locale.ROOT, "torch-optim %-22s %-14s params: max %5.2f ulp (%s), %.2e x scale;"
                         + " state: max %5.2f ulp (%s), %.2e x scale%n", name, kernels, paramErr.ulps, paramErr.where,
                 paramErr.scaled, stateErr.ulps, stateErr.where, stateErr.scaled);
+        if (EXACT && (paramErr.ulps > 0 || stateErr.ulps > 0)) {
+            fail(String.format(Locale.ROOT, "%s on %s: expected a bit-exact match with PyTorch, got %.0f ulp on"
+                    + " params (%s), %.0f ulp on state (%s)", name, kernels, paramErr.ulps, paramErr.where,
+                    stateErr.ulps, stateErr.where));
+        }
     }
 
     private static void check(String name, Fixtures.Kernels kernels, String what, int i, float actual,

@@ -11,7 +11,7 @@ package dev.adamant.core.kernel;
  *   g  = fma(p, weightDecay, g)           // only if l2 (Adam's weight decay)
  *   p  = p * decayFactor                  // AdamW: 1 - lr * wd; Adam: 1 (exact)
  *   m  = fma(g, oneMinusBeta1, m * beta1)
- *   v  = v * beta2 + (oneMinusBeta2 * g) * g
+ *   v  = fma(oneMinusBeta2 * g, g, v * beta2)   // addcmul_: GCC contracts it to an FMA
  *   vm = max(vm, v)                       // only if amsgrad; the denominator then uses vm
  *   d  = sqrt(v) / biasCorrection2Sqrt + eps
  *   p  = p + (negStepSize * m) / d        // negStepSize = -lr / (1 - beta1^t)

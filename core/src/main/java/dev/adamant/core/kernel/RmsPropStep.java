@@ -7,11 +7,12 @@ package dev.adamant.core.kernel;
  * <pre>
  *   g  = g * gradSign                         // maximize: -1
  *   g  = fma(p, weightDecay, g)               // only if l2
- *   s  = s * alpha + (oneMinusAlpha * g) * g
+ *   s  = fma(oneMinusAlpha * g, g, s * alpha)   // addcmul_: GCC contracts it to an FMA
  *   a  = fma(g, oneMinusAlpha, a * alpha)     // only if centered
  *   sh = s * correction                       // textbook bias correction 1/(1 - alpha^t); else 1
  *   ah = a * correction                       // only if centered
- *   r  = sqrt(centered ? sh - ah * ah : sh) + eps
+ *   r  = sqrt(centered ? max(fma(-ah, ah, sh), 0) : sh) + eps   // addcmul(value=-1): one rounding;
+ *                                             // the max only acts where rounding made it negative
  *   b  = b * momentum + g / r;  p = fma(b, negLr, p)     // if hasMomentum
  *   p  = p + (negLr * g) / r                              // otherwise
  * </pre>

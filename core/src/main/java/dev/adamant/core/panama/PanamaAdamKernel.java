@@ -49,8 +49,7 @@ final class PanamaAdamKernel implements AdamKernel {
             }
             p = p.mul(decay);
             FloatVector m = g.fma(c1, FloatVector.fromMemorySegment(SPECIES, expAvg, o, ORDER).mul(b1));
-            FloatVector v = FloatVector.fromMemorySegment(SPECIES, expAvgSq, o, ORDER).mul(b2)
-                    .add(c2.mul(g).mul(g));
+            FloatVector v = c2.mul(g).fma(g, FloatVector.fromMemorySegment(SPECIES, expAvgSq, o, ORDER).mul(b2));
             FloatVector vd = v;
             if (amsgrad) {
                 vd = FloatVector.fromMemorySegment(SPECIES, maxExpAvgSq, o, ORDER).max(v);

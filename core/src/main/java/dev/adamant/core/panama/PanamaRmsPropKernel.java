@@ -37,15 +37,14 @@ final class PanamaRmsPropKernel implements RmsPropKernel {
             if (l2) {
                 g = p.fma(wd, g);
             }
-            FloatVector sq = FloatVector.fromMemorySegment(SPECIES, squareAvg, o, ORDER).mul(alpha)
-                    .add(c.mul(g).mul(g));
+            FloatVector sq = c.mul(g).fma(g, FloatVector.fromMemorySegment(SPECIES, squareAvg, o, ORDER).mul(alpha));
             sq.intoMemorySegment(squareAvg, o, ORDER);
             FloatVector var = sq.mul(corr);
             if (centered) {
                 FloatVector a = g.fma(c, FloatVector.fromMemorySegment(SPECIES, gradAvg, o, ORDER).mul(alpha));
                 a.intoMemorySegment(gradAvg, o, ORDER);
                 FloatVector ah = a.mul(corr);
-                var = var.sub(ah.mul(ah));
+                var = ah.neg().fma(ah, var).max(0f); // rounding can make it < 0: no NaN
             }
             FloatVector r = var.lanewise(VectorOperators.SQRT).add(eps);
             if (hasMomentum) {

@@ -31,7 +31,7 @@ public final class ScalarAdamKernel implements AdamKernel {
             }
             p = p * decay;
             float m = Math.fma(g, c1, expAvg.getAtIndex(F, i) * b1);
-            float v = expAvgSq.getAtIndex(F, i) * b2 + (c2 * g) * g;
+            float v = Math.fma(c2 * g, g, expAvgSq.getAtIndex(F, i) * b2);
             float vd = v;
             if (amsgrad) {
                 vd = Math.max(maxExpAvgSq.getAtIndex(F, i), v);

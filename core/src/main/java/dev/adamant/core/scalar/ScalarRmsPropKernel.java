@@ -26,14 +26,14 @@ public final class ScalarRmsPropKernel implements RmsPropKernel {
             if (l2) {
                 g = Math.fma(p, wd, g);
             }
-            float sq = squareAvg.getAtIndex(F, i) * alpha + (c * g) * g;
+            float sq = Math.fma(c * g, g, squareAvg.getAtIndex(F, i) * alpha);
             squareAvg.setAtIndex(F, i, sq);
             float var = sq * corr;
             if (centered) {
                 float a = Math.fma(g, c, gradAvg.getAtIndex(F, i) * alpha);
                 gradAvg.setAtIndex(F, i, a);
                 float ah = a * corr;
-                var = var - ah * ah;
+                var = Math.max(Math.fma(-ah, ah, var), 0f); // rounding can make it < 0: no NaN
             }
             float r = (float) Math.sqrt(var) + eps;
             if (hasMomentum) {
