@@ -12,6 +12,9 @@ import java.util.Objects;
  *
  * <p>{@code biasCorrection} (off by default, not in PyTorch) selects the textbook variant: the
  * running square (and, centered, the running mean) are divided by {@code 1 - alpha^t} before use.
+ * Centered, that makes the first step's variance exactly 0 (one sample has no spread), so its update
+ * is {@code lr * g / eps}: use a larger eps with that combination. A variance that rounding makes
+ * negative is taken as 0.
  */
 public final class RmsPropConfig {
     private final double lr, alpha, eps, weightDecay, momentum;
