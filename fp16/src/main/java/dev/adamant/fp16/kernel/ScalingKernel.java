@@ -29,4 +29,10 @@ public interface ScalingKernel {
      */
     boolean unscaleFloats(MemorySegment grads, float invScale, long from, long count, double[] blockSums,
                           int firstBlock);
+
+    /**
+     * {@code x = (x * first) * second} over floats {@code [from, from + count)}, two roundings, as
+     * unscaling ({@code first = 1/scale}) and then clipping ({@code second = coef}) round in PyTorch.
+     */
+    void scale(MemorySegment floats, float first, float second, long from, long count);
 }

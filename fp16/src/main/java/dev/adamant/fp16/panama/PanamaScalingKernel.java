@@ -72,6 +72,17 @@ public final class PanamaScalingKernel implements ScalingKernel {
         return max == FLOAT_EXPONENT;
     }
 
+    @Override
+    public void scale(MemorySegment floats, float first, float second, long from, long count) {
+        FloatVector a = FloatVector.broadcast(FLOATS, first), b = FloatVector.broadcast(FLOATS, second);
+        long bound = FLOATS.loopBound(count);
+        long end = (from + bound) * Float.BYTES;
+        for (long o = from * Float.BYTES; o < end; o += FLOATS.vectorByteSize()) {
+            FloatVector.fromMemorySegment(FLOATS, floats, o, ORDER).mul(a).mul(b).intoMemorySegment(floats, o, ORDER);
+        }
+        ScalarScalingKernel.INSTANCE.scale(floats, first, second, from + bound, count - bound);
+    }
+
     /** One block: whole groups of 16 in vectors, the rest by the scalar twin; leaves the accumulators in acc. */
     private static int unscaleBlock(MemorySegment grads, float invScale, long start, long len, float[] acc) {
         FloatVector inv = FloatVector.broadcast(FLOATS, invScale);

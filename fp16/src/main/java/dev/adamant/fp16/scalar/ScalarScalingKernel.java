@@ -65,6 +65,13 @@ public final class ScalarScalingKernel implements ScalingKernel {
         return max;
     }
 
+    @Override
+    public void scale(MemorySegment floats, float first, float second, long from, long count) {
+        for (long i = from; i < from + count; i++) {
+            floats.setAtIndex(F, i, floats.getAtIndex(F, i) * first * second);
+        }
+    }
+
     /** The accumulators added in double, in order. */
     public static double sum(float[] acc) {
         double s = 0;

@@ -94,6 +94,25 @@ class ScalingKernelTest {
     }
 
     @Test
+    void scaleIsTwoRoundedMultiplies() {
+        qt().withExamples(100).forAll(Generate.range(0, 3000), Generate.range(0, 20), Generate.longRange(0, Long.MAX_VALUE))
+            .checkAssert((n, from, seed) -> {
+                SplittableRandom r = new SplittableRandom(seed);
+                float[] x = gradients(r, from + n + 5, 0);
+                float a = (float) r.nextDouble(), b = (float) r.nextDouble();
+                float[] expected = x.clone();
+                for (int i = from; i < from + n; i++) {
+                    expected[i] = (float) ((double) (float) ((double) x[i] * a) * b);   // two roundings to float
+                }
+                for (ScalingKernel k : kernels()) {
+                    float[] got = x.clone();
+                    k.scale(MemorySegment.ofArray(got), a, b, from, n);
+                    assertArrayEquals(expected, got);
+                }
+            });
+    }
+
+    @Test
     void blockSumsDoNotDependOnTheSplit() {
         SplittableRandom r = new SplittableRandom(42);
         int n = 5 * SquareSums.BLOCK + 123;
