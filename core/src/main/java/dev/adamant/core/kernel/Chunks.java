@@ -22,15 +22,14 @@ public final class Chunks {
     }
 
     /** Floats per chunk: a whole number of cache lines, at least {@link #MIN_CHUNK}. */
-    static long perChunk(long count, int parallelism) {
-        long line = Buffers.FLOATS_PER_LINE;
+    static long perChunk(long count, int parallelism, long alignment) {
         long perChunk = Math.max(MIN_CHUNK, (count + parallelism - 1) / parallelism);
-        return (perChunk + line - 1) / line * line;
+        return (perChunk + alignment - 1) / alignment * alignment;
     }
 
     /** How many chunks {@link #run} makes of {@code count} floats: 1 means the caller does it all. */
     public static int count(long count, int parallelism) {
-        long perChunk = perChunk(count, parallelism);
+        long perChunk = perChunk(count, parallelism, Buffers.FLOATS_PER_LINE);
         return (int) Math.max(1, (count + perChunk - 1) / perChunk);
     }
 
@@ -40,8 +39,17 @@ public final class Chunks {
      * on {@code executor}. Returns when all are done; the first failure is rethrown.
      */
     public static void run(long count, int parallelism, Executor executor, Body body) {
-        long perChunk = perChunk(count, parallelism);
-        int chunks = count(count, parallelism);
+        run(count, parallelism, Buffers.FLOATS_PER_LINE, executor, body);
+    }
+
+    /**
+     * As {@link #run(long, int, Executor, Body)}, with chunks starting at multiples of
+     * {@code alignment} floats (a multiple of 16), for kernels whose results depend on block
+     * boundaries.
+     */
+    public static void run(long count, int parallelism, long alignment, Executor executor, Body body) {
+        long perChunk = perChunk(count, parallelism, alignment);
+        int chunks = (int) Math.max(1, (count + perChunk - 1) / perChunk);
         if (chunks == 1) {
             body.run(0, count);
             return;

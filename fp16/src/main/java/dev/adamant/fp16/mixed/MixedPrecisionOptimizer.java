@@ -1,0 +1,377 @@
+package dev.adamant.fp16.mixed;
+
+import dev.adamant.core.Optimizer;
+import dev.adamant.core.kernel.Chunks;
+import dev.adamant.core.memory.Buffers;
+import dev.adamant.core.memory.Segments;
+import dev.adamant.fp16.Precision;
+import dev.adamant.fp16.Rounding;
+import dev.adamant.fp16.internal.Codec;
+import dev.adamant.fp16.internal.Codecs;
+import dev.adamant.fp16.kernel.Fp16Kernels;
+import dev.adamant.fp16.kernel.ScalingKernel;
+import dev.adamant.fp16.kernel.SquareSums;
+import dev.adamant.fp16.scaling.DynamicLossScaler;
+import dev.adamant.fp16.scaling.GradientStats;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.Objects;
+import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * Mixed-precision training state around any core {@link Optimizer}: 16-bit (fp16 or bf16)
+ * parameters and gradients, fp32 master weights and optimizer state, dynamic loss scaling, overflow
+ * skipping and clipping by global norm.
+ *
+ * <p>Memory per parameter, with Adam's 8 bytes of state: with master weights (the default),
+ * 2 (parameters) + 2 (gradients) + 4 (master) + 8 (moments) = 16 bytes; without master weights
+ * (bf16 parameters with stochastic rounding, {@link Builder#masterWeights(boolean)}), 2 + 2 + 8 = 12.
+ * The 16-bit parameters and gradients are the caller's; this object owns the master weights and the
+ * wrapped optimizer (closed with it).
+ *
+ * <p>A step makes two passes over memory. The first reads the gradients (2 bytes a parameter): any
+ * inf or NaN? and, when clipping, the sum of squares of the unscaled gradients. If any gradient is
+ * not finite the step stops there: master weights, state, parameters and step count are untouched,
+ * and the loss scaler backs off. Otherwise the second pass works in cache-sized tiles of
+ * {@value #TILE} parameters: decode the tile's gradients, unscale them ({@code g * (1/scale)}), clip
+ * ({@code g * coef}), step the wrapped optimizer on the fp32 master tile, and encode the tile to the
+ * 16-bit parameters; 2 + 12 bytes read and 12 + 2 written per parameter with Adam, each once. The
+ * result is, bit for bit, what decoding the gradients, unscaling them, running the core optimizer on
+ * fp32 and encoding the master weights would give.
+ *
+ * <p>For ZeRO, one instance steps one partition: pass the partition's slices of the 16-bit buffers
+ * and set {@link Builder#partition} to its first global index and the model's size (stochastic rounding then draws
+ * the same bits as an unpartitioned run).
+ *
+ * <p>Bad input (sizes that do not agree with {@link #size()}, a float buffer where a 16-bit one is
+ * expected, read-only or closed segments) is refused with an exception naming the argument, before
+ * anything is modified. Not thread-safe; a step may be split across threads itself.
+ */
+public final class MixedPrecisionOptimizer implements AutoCloseable {
+    /** Parameters per tile: one {@link SquareSums} block, 16 KiB of fp32 scratch, in L1/L2. */
+    public static final int TILE = SquareSums.BLOCK;
+
+    private final Optimizer inner;
+    private final Precision precision;
+    private final Codec codec;
+    private final ScalingKernel scaling;
+    private final DynamicLossScaler scaler;
+    private final double maxGradNorm;
+    private final Rounding rounding;
+    private final long counterOffset, counterStride;
+    private final long n;
+    private final Arena arena;
+    private final MemorySegment master;
+    private boolean closed;
+
+    private MixedPrecisionOptimizer(Builder b) {
+        this.inner = b.inner;
+        this.precision = b.precision;
+        this.codec = precision == Precision.FP16 ? Codecs.provider().half() : Codecs.provider().bfloat16();
+        this.scaling = Fp16Kernels.scaling();
+        this.scaler = b.scaler;
+        this.maxGradNorm = b.maxGradNorm;
+        this.rounding = b.rounding;
+        this.counterOffset = b.counterOffset;
+        this.n = inner.size();
+        this.counterStride = b.counterStride > 0 ? b.counterStride : n;
+        this.arena = Arena.ofShared();
+        this.master = b.masterWeights ? Buffers.allocateFloats(arena, n) : null;
+    }
+
+    /**
+     * Starts a builder around {@code inner} (its size is the number of parameters; it is owned by
+     * the result) for 16-bit buffers of {@code precision} (FP16 or BF16).
+     */
+    public static Builder builder(Optimizer inner, Precision precision) {
+        return new Builder(inner, precision);
+    }
+
+    /** Parameters. */
+    public long size() {
+        return n;
+    }
+
+    /** The 16-bit format of the parameters and gradients. */
+    public Precision precision() {
+        return precision;
+    }
+
+    /** The loss scaler: multiply the loss by {@code scaler().scale()} before backward. */
+    public DynamicLossScaler scaler() {
+        return scaler;
+    }
+
+    /** The wrapped optimizer (its state is the optimizer state of the fp32 master weights). */
+    public Optimizer optimizer() {
+        return inner;
+    }
+
+    /** Whether fp32 master weights are kept. */
+    public boolean hasMasterWeights() {
+        return master != null;
+    }
+
+    /** A read-only view of the fp32 master weights. */
+    public MemorySegment masterWeights() {
+        checkOpen();
+        requireMaster();
+        return master.asReadOnly();
+    }
+
+    /** Sets the master weights from fp32 values ({@link #size()} floats), for example the model's initial weights. */
+    public void loadMaster(MemorySegment floats) {
+        checkOpen();
+        requireMaster();
+        Segments.checkFloats("floats", floats, n, false);
+        MemorySegment.copy(floats, 0, master, 0, n * Float.BYTES);
+    }
+
+    /** Sets the master weights by decoding 16-bit parameters ({@link #size()} values). */
+    public void loadMasterFromHalf(MemorySegment params) {
+        checkOpen();
+        requireMaster();
+        check16("params", params, false);
+        codec.decode(params, 0, master, 0, n);
+    }
+
+    /** Writes the master weights, rounded as configured for step 0, into the 16-bit parameters. */
+    public void writeParams(MemorySegment params) {
+        checkOpen();
+        requireMaster();
+        check16("params", params, true);
+        encode(master, 0, params, 0, n, inner.stepCount());
+    }
+
+    /**
+     * One training step on the calling thread; see the class description.
+     *
+     * @param params the 16-bit parameters, {@link #size()} values, written unless the step is skipped
+     * @param grads the 16-bit gradients under the current loss scale, {@link #size()} values
+     */
+    public StepReport step(MemorySegment params, MemorySegment grads) {
+        return step(params, grads, Runnable::run, 1);
+    }
+
+    /** One training step split into up to {@code parallelism} tile-aligned chunks; bit-identical to the serial step. */
+    public StepReport step(MemorySegment params, MemorySegment grads, Executor executor, int parallelism) {
+        checkStep(params, grads, executor, parallelism);
+        float scale = scaler.scale();
+        double[] blocks = maxGradNorm > 0 ? new double[SquareSums.blocks(n)] : null;
+        boolean nonFinite = checkGradients(grads, scale, blocks, executor, parallelism);
+        if (nonFinite) {
+            return new StepReport(inner.stepCount(), true, scale, scaler.update(true), Float.NaN, 1f);
+        }
+        GradientStats stats = new GradientStats(false, blocks == null ? Double.NaN : SquareSums.total(blocks));
+        float coef = blocks == null ? 1f : stats.clipCoefficient(maxGradNorm);
+        applyUpdate(params, grads, scale, coef, executor, parallelism);
+        return new StepReport(inner.stepCount(), false, scale, scaler.update(false), stats.norm(), coef);
+    }
+
+    /**
+     * The first pass alone, for sharded training: whether any gradient is inf or NaN and, if
+     * {@code blockSums} is not null, the {@link SquareSums} block sums of the unscaled gradients into
+     * it (one per block of {@value #TILE}, {@code SquareSums.blocks(size())} of them). Writes nothing else.
+     */
+    public boolean checkGradients(MemorySegment grads, float scale, double[] blockSums, Executor executor,
+                                  int parallelism) {
+        checkOpen();
+        check16("grads", grads, false);
+        float inv = 1f / scale;
+        if (blockSums != null && blockSums.length != SquareSums.blocks(n)) {
+            throw new IllegalArgumentException("blockSums: expected " + SquareSums.blocks(n) + " blocks, got "
+                    + blockSums.length);
+        }
+        AtomicBoolean found = new AtomicBoolean();
+        if (blockSums == null) {
+            short exponent = (short) (precision == Precision.FP16 ? 0x7C00 : 0x7F80);
+            Chunks.run(n, parallelism, TILE, executor, (from, count) -> {
+                if (scaling.anyNonFinite16(grads, exponent, from, count)) {
+                    found.set(true);
+                }
+            });
+            return found.get();
+        }
+        Chunks.run(n, parallelism, TILE, executor, (from, count) -> {
+            try (Arena scratchArena = Arena.ofConfined()) {
+                MemorySegment scratch = scratchArena.allocate((long) TILE * Float.BYTES, Buffers.CACHE_LINE);
+                for (long t = from; t < from + count; t += TILE) {
+                    int len = (int) Math.min(TILE, from + count - t);
+                    codec.decode(grads, t, scratch, 0, len);
+                    if (scaling.unscaleFloats(scratch, inv, 0, len, blockSums, (int) (t / TILE))) {
+                        found.set(true);
+                    }
+                }
+            }
+        });
+        return found.get();
+    }
+
+    /**
+     * The second pass alone, for sharded training: unscale by {@code 1/scale}, multiply by
+     * {@code clipCoefficient}, step the wrapped optimizer and write the 16-bit parameters. The caller
+     * has made sure no gradient is inf or NaN (on every device). Advances the step count.
+     */
+    public void applyUpdate(MemorySegment params, MemorySegment grads, float scale, float clipCoefficient,
+                            Executor executor, int parallelism) {
+        checkStep(params, grads, executor, parallelism);
+        float inv = 1f / scale;
+        try (Optimizer.Step step = inner.beginStep()) {
+            long t = step.number();
+            Chunks.run(n, parallelism, TILE, executor, (from, count) -> {
+                try (Arena scratchArena = Arena.ofConfined()) {
+                    MemorySegment g = scratchArena.allocate((long) TILE * Float.BYTES, Buffers.CACHE_LINE);
+                    MemorySegment p = master == null
+                            ? scratchArena.allocate((long) TILE * Float.BYTES, Buffers.CACHE_LINE) : null;
+                    for (long i = from; i < from + count; i += TILE) {
+                        int len = (int) Math.min(TILE, from + count - i);
+                        long bytes = (long) len * Float.BYTES;
+                        codec.decode(grads, i, g, 0, len);
+                        scaling.scale(g, inv, clipCoefficient, 0, len);
+                        if (master != null) {
+                            step.apply(master.asSlice(i * Float.BYTES, bytes), g.asSlice(0, bytes), i);
+                            encode(master, i, params, i, len, t);
+                        } else {
+                            codec.decode(params, i, p, 0, len);
+                            step.apply(p.asSlice(0, bytes), g.asSlice(0, bytes), i);
+                            encode(p, 0, params, i, len, t);
+                        }
+                    }
+                }
+            });
+        }
+    }
+
+    private void encode(MemorySegment floats, long floatIndex, MemorySegment params, long index, long count, long t) {
+        if (rounding instanceof Rounding.Stochastic s) {
+            codec.encodeStochastic(floats, floatIndex, params, index, count, s.seed(),
+                    t * counterStride + counterOffset + index);
+        } else {
+            codec.encode(floats, floatIndex, params, index, count);
+        }
+    }
+
+    private void checkStep(MemorySegment params, MemorySegment grads, Executor executor, int parallelism) {
+        checkOpen();
+        check16("params", params, true);
+        check16("grads", grads, false);
+        Segments.checkDisjoint("params", params, "grads", grads);
+        Objects.requireNonNull(executor, "executor");
+        if (parallelism < 1) {
+            throw new IllegalArgumentException("parallelism: expected >= 1, got " + parallelism);
+        }
+        if (Chunks.count(n, parallelism) > 1) {
+            Segments.checkShared("params", params);
+            Segments.checkShared("grads", grads);
+        }
+    }
+
+    /** A buffer of exactly {@link #size()} 16-bit values: a float buffer of n floats is refused by its size. */
+    private void check16(String name, MemorySegment segment, boolean writable) {
+        Segments.checkUsable(name, segment, writable);
+        if (segment.address() % 2 != 0) {
+            throw new IllegalArgumentException(name + ": expected a 2-byte aligned segment");
+        }
+        long expected = n * Short.BYTES;
+        if (segment.byteSize() != expected) {
+            String hint = segment.byteSize() == n * Float.BYTES ? " (that is " + n + " floats: expected "
+                    + precision + " values, 2 bytes each)" : "";
+            throw new IllegalArgumentException(name + ": expected " + expected + " bytes (" + n + " " + precision
+                    + " values), got " + segment.byteSize() + " bytes" + hint);
+        }
+    }
+
+    private void requireMaster() {
+        if (master == null) {
+            throw new IllegalStateException("this optimizer keeps no fp32 master weights (masterWeights(false))");
+        }
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw new IllegalStateException("mixed-precision optimizer is closed");
+        }
+    }
+
+    /** Frees the master weights and closes the wrapped optimizer. Idempotent. */
+    @Override
+    public void close() {
+        if (!closed) {
+            closed = true;
+            arena.close();
+            inner.close();
+        }
+    }
+
+    /** Options; each checked when set. */
+    public static final class Builder {
+        private final Optimizer inner;
+        private final Precision precision;
+        private DynamicLossScaler scaler = DynamicLossScaler.create();
+        private double maxGradNorm;
+        private Rounding rounding = Rounding.nearestEven();
+        private boolean masterWeights = true;
+        private long counterOffset, counterStride;
+
+        private Builder(Optimizer inner, Precision precision) {
+            this.inner = Objects.requireNonNull(inner, "inner");
+            this.precision = Objects.requireNonNull(precision, "precision");
+            if (precision == Precision.FP32) {
+                throw new IllegalArgumentException("precision: expected FP16 or BF16, got FP32");
+            }
+        }
+
+        /** The loss scaler (default: PyTorch's defaults). */
+        public Builder lossScaler(DynamicLossScaler scaler) {
+            this.scaler = Objects.requireNonNull(scaler, "scaler");
+            return this;
+        }
+
+        /** Clip the unscaled gradients to this global L2 norm (PyTorch's clip_grad_norm_); 0 turns clipping off. */
+        public Builder maxGradNorm(double maxGradNorm) {
+            if (!(maxGradNorm >= 0 && maxGradNorm < Double.POSITIVE_INFINITY)) {
+                throw new IllegalArgumentException("maxGradNorm: expected a finite value >= 0, got " + maxGradNorm);
+            }
+            this.maxGradNorm = maxGradNorm;
+            return this;
+        }
+
+        /** How the new parameters are rounded to 16 bits (default: nearest even). */
+        public Builder rounding(Rounding rounding) {
+            this.rounding = Objects.requireNonNull(rounding, "rounding");
+            return this;
+        }
+
+        /**
+         * Whether to keep fp32 master weights (default true). Without them the 16-bit parameters are
+         * the only copy: allowed for BF16 with stochastic rounding only, where rounding is unbiased.
+         */
+        public Builder masterWeights(boolean masterWeights) {
+            this.masterWeights = masterWeights;
+            return this;
+        }
+
+        /**
+         * For one partition of a larger model: the global index of its first parameter, and the
+         * model's parameter count; stochastic rounding's counters then follow global indices.
+         */
+        public Builder partition(long counterOffset, long globalSize) {
+            if (counterOffset < 0 || globalSize < 1) {
+                throw new IllegalArgumentException("partition: expected offset >= 0 and globalSize >= 1, got "
+                        + counterOffset + ", " + globalSize);
+            }
+            this.counterOffset = counterOffset;
+            this.counterStride = globalSize;
+            return this;
+        }
+
+        public MixedPrecisionOptimizer build() {
+            if (!masterWeights && !(precision == Precision.BF16 && rounding instanceof Rounding.Stochastic)) {
+                throw new IllegalArgumentException("masterWeights: training without fp32 master weights needs BF16"
+                        + " parameters with stochastic rounding, got " + precision + " with " + rounding);
+            }
+            return new MixedPrecisionOptimizer(this);
+        }
+    }
+}
