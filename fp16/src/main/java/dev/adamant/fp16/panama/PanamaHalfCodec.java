@@ -1,0 +1,66 @@
+package dev.adamant.fp16.panama;
+
+import static dev.adamant.fp16.panama.HalfVectors.FLOATS;
+import static dev.adamant.fp16.panama.HalfVectors.HALVES;
+import static dev.adamant.fp16.panama.HalfVectors.ORDER;
+
+import dev.adamant.fp16.internal.Codec;
+import dev.adamant.fp16.scalar.ScalarHalfCodec;
+import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.ShortVector;
+
+/**
+ * The vector Half codec: {@link HalfVectors} over the buffers, the tail handed to
+ * {@link ScalarHalfCodec}, which does the same operations in the same order, so the two agree bit
+ * for bit. One pass over memory, 6 bytes per element. The caller has checked the arguments
+ * ({@link Codec}).
+ *
+ * <p>One induction variable, offsets computed from it: C2 compiles this shape some 20% faster than
+ * one that also steps the two byte offsets. Not unrolled by hand: C2 unrolls counted Vector API
+ * loops itself, and from L2 outward the loop is bound by memory.
+ */
+final class PanamaHalfCodec implements Codec {
+    static final PanamaHalfCodec INSTANCE = new PanamaHalfCodec();
+    private static final int LANES = FLOATS.length();
+
+    private PanamaHalfCodec() {}
+
+    @Override
+    public void encode(MemorySegment floats, long floatIndex, MemorySegment halves, long halfIndex, long count) {
+        final long bound = FLOATS.loopBound(count);
+        final long f = floatIndex * Float.BYTES;
+        final long h = halfIndex * Short.BYTES;
+        for (long i = 0; i < bound; i += LANES) {
+            HalfVectors.encode(FloatVector.fromMemorySegment(FLOATS, floats, f + i * Float.BYTES, ORDER))
+                    .intoMemorySegment(halves, h + i * Short.BYTES, ORDER);
+        }
+        ScalarHalfCodec.INSTANCE.encode(floats, floatIndex + bound, halves, halfIndex + bound, count - bound);
+    }
+
+    @Override
+    public void encodeStochastic(MemorySegment floats, long floatIndex, MemorySegment halves, long halfIndex,
+                                 long count, long key, long counterBase) {
+        final long bound = FLOATS.loopBound(count);
+        final long f = floatIndex * Float.BYTES;
+        final long h = halfIndex * Short.BYTES;
+        for (long i = 0; i < bound; i += LANES) {
+            HalfVectors.encodeStochastic(FloatVector.fromMemorySegment(FLOATS, floats, f + i * Float.BYTES, ORDER),
+                    CounterRandomVectors.bits(key, counterBase + i)).intoMemorySegment(halves, h + i * Short.BYTES, ORDER);
+        }
+        ScalarHalfCodec.INSTANCE.encodeStochastic(floats, floatIndex + bound, halves, halfIndex + bound,
+                count - bound, key, counterBase + bound);
+    }
+
+    @Override
+    public void decode(MemorySegment halves, long halfIndex, MemorySegment floats, long floatIndex, long count) {
+        final long bound = FLOATS.loopBound(count);
+        final long f = floatIndex * Float.BYTES;
+        final long h = halfIndex * Short.BYTES;
+        for (long i = 0; i < bound; i += LANES) {
+            HalfVectors.decode(ShortVector.fromMemorySegment(HALVES, halves, h + i * Short.BYTES, ORDER))
+                    .intoMemorySegment(floats, f + i * Float.BYTES, ORDER);
+        }
+        ScalarHalfCodec.INSTANCE.decode(halves, halfIndex + bound, floats, floatIndex + bound, count - bound);
+    }
+}
