@@ -245,7 +245,7 @@ public final class MixedPrecisionOptimizer implements AutoCloseable {
 
     private void encode(MemorySegment floats, long floatIndex, MemorySegment params, long index, long count, long t) {
         if (rounding instanceof Rounding.Stochastic s) {
-            codec.encodeStochastic(floats, floatIndex, params, index, count, s.seed(),
+            codec.encodeStochastic(floats, floatIndex, params, index, count, s.key(),
                     t * counterStride + counterOffset + index);
         } else {
             codec.encode(floats, floatIndex, params, index, count);

@@ -193,6 +193,33 @@ class MixedPrecisionOptimizerTest {
     }
 
     @Test
+    void aStepSplitAcrossThreadsEqualsTheSerialStep() {
+        int n = 3 * 16_384 + MixedPrecisionOptimizer.TILE + 5;   // several chunks, a partial tile at the end
+        for (Precision precision : List.of(Precision.FP16, Precision.BF16)) {
+            SplittableRandom r = new SplittableRandom(5);
+            try (Arena arena = Arena.ofShared();
+                 MixedPrecisionOptimizer serial = MixedPrecisionOptimizer.builder(
+                         Optimizers.adam(AdamConfig.adamW(), n), precision).maxGradNorm(10).rounding(Rounding.stochastic(3)).build();
+                 MixedPrecisionOptimizer parallel = MixedPrecisionOptimizer.builder(
+                         Optimizers.adam(AdamConfig.adamW(), n), precision).maxGradNorm(10).rounding(Rounding.stochastic(3)).build()) {
+                MemorySegment p1 = arena.allocate(n * 2L), p2 = arena.allocate(n * 2L);
+                MemorySegment g32 = arena.allocate(n * 4L), g16 = arena.allocate(n * 2L);
+                for (int step = 0; step < 4; step++) {
+                    for (int i = 0; i < n; i++) {
+                        g32.setAtIndex(F, i, (float) (r.nextGaussian() * 100));
+                    }
+                    encode(precision, g32, g16);
+                    StepReport a = serial.step(p1, g16);
+                    StepReport b = parallel.step(p2, g16, pool, 3);
+                    assertEquals(a, b);
+                    assertArrayEquals(p1.toArray(S), p2.toArray(S));
+                    assertArrayEquals(serial.masterWeights().toArray(F), parallel.masterWeights().toArray(F));
+                }
+            }
+        }
+    }
+
+    @Test
     void anOverflowAnywhereSkipsTheStepAndModifiesNothing() {
         int n = 2 * MixedPrecisionOptimizer.TILE + 37;   // a tail after the last full vector and tile
         for (Precision precision : List.of(Precision.FP16, Precision.BF16)) {
