@@ -49,7 +49,7 @@ record Call(Collective kind, long seq, Precision precision, ReduceOp op, long el
     static RuntimeException checkGroup(Call[] calls) {
         for (Call c : calls) {
             if (!c.agrees(calls[0])) {
-                StringBuilder b = new StringBuilder("collective mismatch: the ranks called different collectives");
+                StringBuilder b = new StringBuilder("collective mismatch: the ranks' calls differ");
                 for (int r = 0; r < calls.length; r++) {
                     b.append(r == 0 ? ": " : "; ").append("rank ").append(r).append(' ').append(calls[r].describe());
                 }
