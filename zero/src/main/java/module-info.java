@@ -4,4 +4,5 @@ module dev.adamant.zero {
     requires transitive dev.adamant.fp16;
 
     exports dev.adamant.zero;
+    exports dev.adamant.zero.comm;
 }

@@ -1,0 +1,86 @@
+package dev.adamant.zero.comm;
+
+import dev.adamant.fp16.Precision;
+import java.lang.foreign.MemorySegment;
+import java.util.Objects;
+
+/**
+ * Argument checks shared by the backends, in the manner of {@code dev.adamant.core.memory.Segments}:
+ * each names the argument and says what was expected, and reads only the segment's metadata.
+ */
+final class CommChecks {
+    /** A thread that is never started: only confined segments refuse it access. */
+    private static final Thread OTHER_THREAD = Thread.ofPlatform().unstarted(() -> { });
+
+    private CommChecks() {}
+
+    /**
+     * Checks that {@code segment} is non-null, open, accessible from every thread, writable if asked,
+     * and holds whole elements of {@code precision}; returns its element count.
+     */
+    static long elements(String name, MemorySegment segment, Precision precision, boolean writable) {
+        Objects.requireNonNull(segment, name);
+        if (!segment.scope().isAlive()) {
+            throw new IllegalArgumentException(name + ": the segment's arena is closed");
+        }
+        if (!segment.isAccessibleBy(OTHER_THREAD)) {
+            throw new IllegalArgumentException(name + ": the other ranks' threads read or write this segment,"
+                    + " so it must be accessible from every thread (from Arena.ofShared(), ofAuto() or global(),"
+                    + " or a heap array); this one is confined to its owner thread");
+        }
+        if (writable && segment.isReadOnly()) {
+            throw new IllegalArgumentException(name + ": expected a writable segment, got a read-only one");
+        }
+        int bytes = precision.bytes();
+        if (segment.byteSize() % bytes != 0) {
+            throw new IllegalArgumentException(name + ": expected whole " + precision + " elements (a multiple of "
+                    + bytes + " bytes), got " + segment.byteSize() + " bytes");
+        }
+        return segment.byteSize() / bytes;
+    }
+
+    /** Checks that {@code segment} holds exactly {@code expected} elements; {@code why} says where that number comes from. */
+    static void exactly(String name, MemorySegment segment, Precision precision, long expected, String why) {
+        long got = segment.byteSize() / precision.bytes();
+        if (got != expected) {
+            throw new IllegalArgumentException(name + ": expected " + expected + " " + precision + " elements ("
+                    + expected * precision.bytes() + " bytes) " + why + ", got " + got + " elements ("
+                    + segment.byteSize() + " bytes)");
+        }
+    }
+
+    /** Checks that a buffer of {@code elements} elements splits evenly across {@code size} ranks; returns the share. */
+    static long perRank(String name, long elements, int size, Precision precision) {
+        if (elements % size != 0) {
+            throw new IllegalArgumentException(name + ": expected a multiple of " + size + " " + precision
+                    + " elements (one equal slice per rank), got " + elements);
+        }
+        return elements / size;
+    }
+
+    /**
+     * Refuses {@code part} overlapping {@code whole} unless it is exactly the slice of
+     * {@code whole} at {@code offset} bytes (the in-place form).
+     */
+    static void disjointOrSlice(String partName, MemorySegment part, String wholeName, MemorySegment whole,
+                                long offset, String sliceName) {
+        if (part.asOverlappingSlice(whole).isEmpty()) {
+            return;
+        }
+        // Overlapping segments share their memory, so their addresses (heap: offsets into the one array) compare.
+        long got = part.address() - whole.address();
+        if (got == offset) {
+            return;
+        }
+        throw new IllegalArgumentException(partName + " and " + wholeName + " overlap: expected disjoint segments,"
+                + " or " + partName + " exactly " + sliceName + " of " + wholeName + " (bytes [" + offset + ", "
+                + (offset + part.byteSize()) + ")), got bytes [" + got + ", " + (got + part.byteSize()) + ")");
+    }
+
+    /** Checks {@code 0 <= root < size}. */
+    static void root(int root, int size) {
+        if (root < 0 || root >= size) {
+            throw new IllegalArgumentException("root: expected a rank in [0, " + size + "), got " + root);
+        }
+    }
+}

@@ -1,0 +1,21 @@
+package dev.adamant.zero.comm;
+
+/**
+ * A collective could not complete because the group failed: a rank threw, a rank timed out or
+ * left, or the ranks called different collectives. The cause is the first failure, the one that
+ * broke the group; every later collective on any rank of the group throws this too.
+ *
+ * <p>A failed group stays failed: its ranks may have been stopped in the middle of a collective,
+ * with output buffers partly written. Start again with a new group.
+ */
+public class GroupFailedException extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    public GroupFailedException(String message, Throwable cause) {
+        super(message, cause);
+    }
+
+    public GroupFailedException(String message) {
+        super(message);
+    }
+}

@@ -1,0 +1,137 @@
+package dev.adamant.zero.comm;
+
+import dev.adamant.fp16.Precision;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * The elementwise reduction every reducing collective runs: {@code out[i] = in0[i] op in1[i] op ...},
+ * folded left to right in rank order, in fp32. Half-precision inputs are widened exactly, the sum
+ * is kept in float across all ranks, and only the final value is narrowed, with round-to-nearest-even.
+ *
+ * <p>One instance per rank: it owns three small scratch arrays. The loop works on blocks of
+ * {@value #BLOCK} elements: each input's block is bulk-copied into a float array, then folded into
+ * the accumulator with a plain array loop, which C2 compiles to SIMD code (this module does not read
+ * {@code jdk.incubator.vector}, so the Vector API is out of reach here). SIMD or not, every element
+ * sees the same float operations in the same order, so the results are bit-identical. Reading the
+ * whole block of every input before writing the block out makes {@code out} safe to be one of the
+ * inputs (in-place reduce-scatter and all-reduce).
+ *
+ * <p>Cost per element: one read of each input, one write of the output, {@code N-1} adds; the
+ * caller has checked the sizes, the precision and that the segments are open.
+ */
+final class Reduction {
+    /** Elements per block: 2 float arrays and a short array stay well inside a 32 KiB L1. */
+    static final int BLOCK = 2048;
+    private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    private static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED;
+
+    // bfloat16 is the top half of a binary32.
+    private static final int BF16_SHIFT = 16;
+    private static final int BF16_SIGN = 0x8000;
+    /** The canonical quiet NaN's exponent and top fraction bit; a NaN narrows to this, sign kept. */
+    private static final int BF16_QUIET_NAN = 0x7FC0;
+    /** Half an ulp of the dropped 16 bits, less one: ties go to the even neighbour through the kept lsb. */
+    private static final int BF16_ROUND_HALF_MINUS_ONE = 0x7FFF;
+
+    private static final int FP32_ABS = 0x7FFF_FFFF;
+    /** The binary32 infinity's bits: magnitudes above it are NaNs. */
+    private static final int FP32_INFINITY = 0x7F80_0000;
+
+    private final float[] acc = new float[BLOCK];
+    private final float[] next = new float[BLOCK];
+    private final short[] halves = new short[BLOCK];
+
+    /**
+     * {@code out} = the fold of {@code inputs} in array order; each holds {@code count} elements of
+     * {@code precision}. {@code out} may be exactly one of the inputs but must not overlap any other.
+     * A single input is copied unchanged.
+     */
+    void reduce(MemorySegment[] inputs, MemorySegment out, long count, Precision precision, ReduceOp op) {
+        if (inputs.length == 1) {
+            // One rank: the result is its input, bit for bit (NaN payloads included).
+            MemorySegment.copy(inputs[0], 0, out, 0, count * precision.bytes());
+            return;
+        }
+        for (long start = 0; start < count; start += BLOCK) {
+            int len = (int) Math.min(BLOCK, count - start);
+            load(inputs[0], start, len, precision, acc);
+            for (int k = 1; k < inputs.length; k++) {
+                load(inputs[k], start, len, precision, next);
+                if (op == ReduceOp.SUM) {
+                    addInto(acc, next, len);
+                } else {
+                    maxInto(acc, next, len);
+                }
+            }
+            store(acc, len, precision, out, start);
+        }
+    }
+
+    private static void addInto(float[] acc, float[] x, int len) {
+        for (int i = 0; i < len; i++) {
+            acc[i] += x[i];
+        }
+    }
+
+    private static void maxInto(float[] acc, float[] x, int len) {
+        for (int i = 0; i < len; i++) {
+            acc[i] = Math.max(acc[i], x[i]);
+        }
+    }
+
+    private void load(MemorySegment in, long start, int len, Precision precision, float[] dst) {
+        switch (precision) {
+            case FP32 -> MemorySegment.copy(in, FLOAT, start * Float.BYTES, dst, 0, len);
+            case FP16 -> {
+                MemorySegment.copy(in, SHORT, start * Short.BYTES, halves, 0, len);
+                for (int i = 0; i < len; i++) {
+                    dst[i] = Float.float16ToFloat(halves[i]);
+                }
+            }
+            case BF16 -> {
+                MemorySegment.copy(in, SHORT, start * Short.BYTES, halves, 0, len);
+                for (int i = 0; i < len; i++) {
+                    dst[i] = bf16ToFloat(halves[i]);
+                }
+            }
+        }
+    }
+
+    private void store(float[] src, int len, Precision precision, MemorySegment out, long start) {
+        switch (precision) {
+            case FP32 -> MemorySegment.copy(src, 0, out, FLOAT, start * Float.BYTES, len);
+            case FP16 -> {
+                for (int i = 0; i < len; i++) {
+                    halves[i] = Float.floatToFloat16(src[i]);
+                }
+                MemorySegment.copy(halves, 0, out, SHORT, start * Short.BYTES, len);
+            }
+            case BF16 -> {
+                for (int i = 0; i < len; i++) {
+                    halves[i] = floatToBf16(src[i]);
+                }
+                MemorySegment.copy(halves, 0, out, SHORT, start * Short.BYTES, len);
+            }
+        }
+    }
+
+    /** Widens a bfloat16 exactly: its bits are the top half of the binary32. */
+    static float bf16ToFloat(short bits) {
+        return Float.intBitsToFloat(bits << BF16_SHIFT);
+    }
+
+    /**
+     * Narrows to bfloat16 with round-to-nearest-even. Overflow rounds to infinity, as IEEE does;
+     * subnormals round like any other value; a NaN becomes the quiet NaN {@code 0x7FC0} with its
+     * sign kept (the payload is dropped). Private to this package: the fp16 module's codecs are the
+     * public ones.
+     */
+    static short floatToBf16(float value) {
+        int bits = Float.floatToRawIntBits(value);
+        int rounded = (bits + BF16_ROUND_HALF_MINUS_ONE + ((bits >> BF16_SHIFT) & 1)) >>> BF16_SHIFT;
+        int quietNan = ((bits >>> BF16_SHIFT) & BF16_SIGN) | BF16_QUIET_NAN;
+        // A select rather than an early return, so that C2 can vectorize the narrowing loop.
+        return (short) ((bits & FP32_ABS) > FP32_INFINITY ? quietNan : rounded);
+    }
+}
