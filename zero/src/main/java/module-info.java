@@ -5,4 +5,5 @@ module dev.adamant.zero {
 
     exports dev.adamant.zero;
     exports dev.adamant.zero.comm;
+    exports dev.adamant.zero.partition;
 }
