@@ -35,7 +35,7 @@ record Call(Collective kind, long seq, Precision precision, ReduceOp op, long el
         String args = switch (kind) {
             case REDUCE_SCATTER, ALL_GATHER -> precision + ", " + elements + " elements per rank";
             case ALL_REDUCE -> precision + ", " + op + ", " + elements + " elements";
-            case BROADCAST -> precision + ", " + elements + " elements, root " + root;
+            case BROADCAST, REDUCE -> precision + ", " + elements + " elements, root " + root;
             case ALL_GATHER_DOUBLES -> elements + " doubles";
             case BARRIER, ALL_REDUCE_MAX, ANY_TRUE -> "";
         };

@@ -9,6 +9,8 @@ package dev.adamant.zero.comm;
  */
 public enum Collective {
     REDUCE_SCATTER("reduceScatter", false),
+    /** A sum delivered to one root rank (ZeRO-2's gradient buckets, reduced to each range's owner). */
+    REDUCE("reduce", false),
     /** Both {@code allGather} and {@code allGatherInPlace}. */
     ALL_GATHER("allGather", false),
     ALL_REDUCE("allReduce", false),

@@ -50,6 +50,15 @@ public interface Communicator {
     void reduceScatter(MemorySegment send, MemorySegment recv, Precision precision);
 
     /**
+     * Sums {@code send} over the ranks, in rank order, into {@code recv} on {@code root} only:
+     * every rank passes {@code send} of the same element count; {@code recv} (as many elements) is
+     * read only on the root, where it may be {@code send} itself; other ranks pass null. Counted as
+     * each non-root sending its buffer once and the root receiving N-1 of them: a reduce-scatter's
+     * volume when the ranks take turns as root over equal ranges.
+     */
+    void reduce(MemorySegment send, MemorySegment recv, Precision precision, int root);
+
+    /**
      * Gathers every rank's {@code send} of {@code P} elements into {@code recv} of {@code size()*P}:
      * slice {@code j} of {@code recv} is rank {@code j}'s {@code send}. {@code send} may be exactly
      * slice {@code rank()} of {@code recv} (in place), else the two must be disjoint. Ranks may mix

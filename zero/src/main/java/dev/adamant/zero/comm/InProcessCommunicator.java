@@ -53,6 +53,36 @@ final class InProcessCommunicator implements Communicator {
     }
 
     @Override
+    public void reduce(MemorySegment send, MemorySegment recv, Precision precision, int root) {
+        Objects.requireNonNull(precision, "precision");
+        CommChecks.root(root, size);
+        boolean isRoot = rank == root;
+        long count = CommChecks.elements("send", send, precision, isRoot && recv != null && recv.equals(send));
+        if (isRoot) {
+            CommChecks.elements("recv", recv, precision, true);
+            CommChecks.exactly("recv", recv, precision, count, "(the send's " + count + ")");
+            if (!recv.equals(send)) {
+                CommChecks.disjointOrSlice("recv", recv, "send", send, 0, "itself");
+            }
+        }
+        Call call = Call.data(Collective.REDUCE, seq, precision, ReduceOp.SUM, count, root, "send", send,
+                isRoot ? "recv" : null, isRoot ? recv : null);
+        run(call, () -> {
+            Call[] calls = rendezvous.await(rank, call, true, 0, 2);
+            if (isRoot) {
+                MemorySegment[] inputs = new MemorySegment[size];
+                for (int k = 0; k < size; k++) {
+                    inputs[k] = calls[k].read();
+                }
+                reduction.reduce(inputs, recv, count, precision, ReduceOp.SUM);
+            }
+            rendezvous.await(rank, call, false, 1, 2);
+            long bytes = count * precision.bytes();
+            stats.record(Collective.REDUCE, isRoot ? 0 : bytes, isRoot ? (size - 1) * bytes : 0);
+        });
+    }
+
+    @Override
     public void allGather(MemorySegment send, MemorySegment recv, Precision precision) {
         Objects.requireNonNull(precision, "precision");
         long p = CommChecks.elements("send", send, precision, false);

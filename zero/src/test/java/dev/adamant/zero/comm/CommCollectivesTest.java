@@ -72,6 +72,31 @@ class CommCollectivesTest {
 
     @ParameterizedTest(name = "N={0}, P={1}, {2}")
     @MethodSource("cases")
+    void reduceSumsInRankOrderOnTheRootOnly(int n, long count, Precision p) {
+        try (Arena arena = Arena.ofShared()) {
+            MemorySegment[] send = randomPerRank(arena, n, p, count, 17 * n + count);
+            MemorySegment[] before = copies(arena, send);
+            for (int root = 0; root < n; root++) {
+                MemorySegment recv = Reference.allocate(arena, p, count);
+                int r0 = root;
+                InProcessGroup group = InProcessGroup.create(n, TIMEOUT);
+                group.run(c -> c.reduce(send[c.rank()], c.rank() == r0 ? recv : null, p, r0));
+                assertBits(Reference.fold(arena, before, 0, count, p, ReduceOp.SUM), recv, p, "root " + root);
+                for (int r = 0; r < n; r++) {
+                    assertBits(before[r], send[r], p, "send of rank " + r + " unchanged");
+                    long bytes = count * p.bytes();
+                    assertEquals(r == root ? 0 : bytes, group.communicator(r).stats().bytesSent(), "sent by " + r);
+                    assertEquals(r == root ? (n - 1) * bytes : 0, group.communicator(r).stats().bytesReceived());
+                }
+            }
+            // In place on the root.
+            InProcessGroup.create(n, TIMEOUT).run(c -> c.reduce(send[c.rank()], c.rank() == 0 ? send[0] : null, p, 0));
+            assertBits(Reference.fold(arena, before, 0, count, p, ReduceOp.SUM), send[0], p, "in place");
+        }
+    }
+
+    @ParameterizedTest(name = "N={0}, P={1}, {2}")
+    @MethodSource("cases")
     void reduceScatterInPlaceLeavesTheSumInOwnSlice(int n, long perRank, Precision p) {
         try (Arena arena = Arena.ofShared()) {
             MemorySegment[] buf = randomPerRank(arena, n, p, n * perRank, 13 * n + perRank);
