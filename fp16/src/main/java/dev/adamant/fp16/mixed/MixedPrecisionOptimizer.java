@@ -93,6 +93,11 @@ public final class MixedPrecisionOptimizer implements AutoCloseable {
         return n;
     }
 
+    /** How many norm blocks {@link #checkGradients} fills: one per {@value #TILE} parameters. */
+    public int normBlocks() {
+        return SquareSums.blocks(n);
+    }
+
     /** The 16-bit format of the parameters and gradients. */
     public Precision precision() {
         return precision;
