@@ -14,8 +14,8 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Turns a JMH JSON result ({@code -rf json -rff results.json}) of a benchmark with {@code n} and
- * {@code threads} parameters into a table of elements/s, GB/s, the ratio to {@code streamYardstick}
+ * Turns a JMH JSON result ({@code -rf json -rff results.json}) of a benchmark with an {@code n}
+ * parameter (and optionally {@code threads}) into a table of elements/s, GB/s, the ratio to {@code streamYardstick}
  * and the speed-up over {@code scalar} at the same {@code n} and {@code threads}.
  *
  * <pre>
@@ -80,7 +80,7 @@ public final class BenchReport {
         }
         List<Row> rows = parse(Files.readString(Path.of(file)), best);
         if (rows.isEmpty()) {
-            System.err.println("BenchReport: no benchmark with params n and threads in " + file);
+            System.err.println("BenchReport: no benchmark with a param n in " + file);
             System.exit(1);
         }
         print(rows, bytes, best, System.out);
@@ -98,7 +98,7 @@ public final class BenchReport {
         System.exit(problem == null ? 0 : 2);
     }
 
-    /** The rows of a JMH JSON result: benchmarks without both {@code n} and {@code threads} are skipped. */
+    /** The rows of a JMH JSON result: benchmarks without an {@code n} are skipped; no {@code threads} means 1. */
     static List<Row> parse(String json, boolean best) {
         List<Row> rows = new ArrayList<>();
         Matcher b = BENCHMARK.matcher(json);
@@ -122,7 +122,8 @@ public final class BenchReport {
                 }
             }
             int primary = record.indexOf("\"primaryMetric\"");
-            if (!params.containsKey("n") || !params.containsKey("threads") || primary < 0) {
+            params.putIfAbsent("threads", "1");
+            if (!params.containsKey("n") || primary < 0) {
                 continue;
             }
             String metric = record.substring(primary);
