@@ -27,6 +27,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * <ul>
  *   <li>{@code kernelCopy}: core's {@code PanamaAdamKernel} loop as it is (AdamW path);
  *   <li>{@code unrolled2}: the same operations, two vectors an iteration;
+ *   <li>{@code unitBc2Skipped}: core's loop at a late step, where the bias correction of {@code v} has
+ *       rounded to 1 and its division is skipped (bit for bit the same result);
  *   <li>{@code reciprocalBc2}: {@code sqrt(v) * (1 / bc2) + eps} instead of {@code sqrt(v) / bc2 + eps},
  *       DeepSpeed {@code cpu_adam}'s form: one division an element instead of two;
  *   <li>{@code noDivide}, {@code noSqrt}: wrong maths, for cost attribution only (divisions replaced
@@ -68,6 +70,8 @@ public class AdamWKernelShapeBenchmark {
         MemorySegment p, g, m, v;
         /** Step 1000: bias corrections well away from 1, as in the middle of training. */
         final Coefficients c = Coefficients.adamW(1000);
+        /** Step 20,000: {@code (float) sqrt(1 - 0.999^t)} has rounded to 1. */
+        final Coefficients late = Coefficients.adamW(20_000);
 
         @Setup(Level.Trial)
         public void setUp() {
@@ -107,6 +111,11 @@ public class AdamWKernelShapeBenchmark {
     @Benchmark
     public void reciprocalBc2(Buffers b) {
         reciprocalBc2(b.c, b.p, b.g, b.m, b.v, 0, b.n);
+    }
+
+    @Benchmark
+    public void unitBc2Skipped(Buffers b) {
+        kernelSkippingUnitBc2(b.late, b.p, b.g, b.m, b.v, 0, b.n);
     }
 
     @Benchmark
@@ -199,6 +208,41 @@ public class AdamWKernelShapeBenchmark {
             mB.intoMemorySegment(expAvg, o2, ORDER);
             v.intoMemorySegment(expAvgSq, o, ORDER);
             vB.intoMemorySegment(expAvgSq, o2, ORDER);
+        }
+    }
+
+    /**
+     * Core's loop with one exact shortcut: once {@code bc2Sqrt} is 1 (bias correction off, or
+     * {@code (float) sqrt(1 - beta2^t)} rounded to 1: t > ~16,000 with beta2 = 0.999), dividing by it
+     * changes no bit, so the loop-invariant test drops that division.
+     */
+    static void kernelSkippingUnitBc2(Coefficients s, MemorySegment param, MemorySegment grad, MemorySegment expAvg,
+                                      MemorySegment expAvgSq, long from, long count) {
+        final FloatVector sign = FloatVector.broadcast(SPECIES, s.gradSign());
+        final FloatVector decay = FloatVector.broadcast(SPECIES, s.decay());
+        final FloatVector b1 = FloatVector.broadcast(SPECIES, s.beta1());
+        final FloatVector c1 = FloatVector.broadcast(SPECIES, s.oneMinusBeta1());
+        final FloatVector b2 = FloatVector.broadcast(SPECIES, s.beta2());
+        final FloatVector c2 = FloatVector.broadcast(SPECIES, s.oneMinusBeta2());
+        final FloatVector bc2 = FloatVector.broadcast(SPECIES, s.bc2Sqrt());
+        final FloatVector eps = FloatVector.broadcast(SPECIES, s.eps());
+        final FloatVector negStep = FloatVector.broadcast(SPECIES, s.negStep());
+        final boolean unitBc2 = s.bc2Sqrt() == 1f;
+        final long end = (from + SPECIES.loopBound(count)) * Float.BYTES;
+        final long stride = SPECIES.vectorByteSize();
+        for (long o = from * Float.BYTES; o < end; o += stride) {
+            FloatVector p = FloatVector.fromMemorySegment(SPECIES, param, o, ORDER);
+            FloatVector g = FloatVector.fromMemorySegment(SPECIES, grad, o, ORDER).mul(sign);
+            p = p.mul(decay);
+            FloatVector m = g.fma(c1, FloatVector.fromMemorySegment(SPECIES, expAvg, o, ORDER).mul(b1));
+            FloatVector v = FloatVector.fromMemorySegment(SPECIES, expAvgSq, o, ORDER).mul(b2)
+                    .add(c2.mul(g).mul(g));
+            FloatVector root = v.lanewise(VectorOperators.SQRT);
+            FloatVector denom = (unitBc2 ? root : root.div(bc2)).add(eps);
+            p = p.add(negStep.mul(m).div(denom));
+            p.intoMemorySegment(param, o, ORDER);
+            m.intoMemorySegment(expAvg, o, ORDER);
+            v.intoMemorySegment(expAvgSq, o, ORDER);
         }
     }
 

@@ -40,6 +40,15 @@ class BenchKernelsTest {
     }
 
     @Test
+    void skippingAUnitBiasCorrectionChangesNoBit() {
+        assertEquals(1f, AdamWKernelShapeBenchmark.Coefficients.adamW(20_000).bc2Sqrt());
+        for (int n : SIZES) {
+            assertEquals(List.of(), mismatches(local(n, 20_000, 3, AdamWKernelShapeBenchmark::kernelCopy),
+                    local(n, 20_000, 3, AdamWKernelShapeBenchmark::kernelSkippingUnitBc2), 0), "n=" + n);
+        }
+    }
+
+    @Test
     void reciprocalFormAndPlainLoopStayClose() {
         for (int n : SIZES) {
             float[] core = coreAdamW(n, 3);
@@ -121,12 +130,17 @@ class BenchKernelsTest {
     }
 
     private static float[] local(int n, int steps, LocalKernel kernel) {
+        return local(n, 1, steps, kernel);
+    }
+
+    /** Parameters after steps {@code first .. first + steps - 1} of a local kernel, from zero moments. */
+    private static float[] local(int n, long first, int steps, LocalKernel kernel) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment p = AdamWStepBenchmark.Sized.nativeCopy(arena, AdamWStepBenchmark.Sized.params(n));
             MemorySegment g = AdamWStepBenchmark.Sized.nativeCopy(arena, AdamWStepBenchmark.Sized.grads(n));
             MemorySegment m = AdamWStepBenchmark.Sized.nativeCopy(arena, new float[n]);
             MemorySegment v = AdamWStepBenchmark.Sized.nativeCopy(arena, new float[n]);
-            for (int t = 1; t <= steps; t++) {
+            for (long t = first; t < first + steps; t++) {
                 kernel.step(AdamWKernelShapeBenchmark.Coefficients.adamW(t), p, g, m, v, 0, n);
             }
             return p.toArray(F);
