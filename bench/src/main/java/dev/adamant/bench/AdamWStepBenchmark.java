@@ -46,7 +46,8 @@ import org.openjdk.jmh.annotations.Warmup;
  *
  * <p>Scores are microseconds a step; {@link BenchReport} turns a JSON result into elements/s, GB/s
  * and the ratio to the yardstick. Every buffer is allocated and touched in the trial's set-up: first
- * touches are slow on shared machines and must not land in a measured step.
+ * touches are slow on shared machines and must not land in a measured step. The set-up also runs
+ * each loop on a small slice until C2 has compiled it ({@link Sized#JIT_WARMUP_CALLS}).
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
@@ -75,6 +76,15 @@ public class AdamWStepBenchmark {
 
         @Param({"1", "2"})
         public int threads;
+
+        /**
+         * Calls on a small slice in each trial's set-up, so that C2 compiles each loop as a method: in
+         * JMH's few seconds a step over 2^24-2^26 floats runs only a few hundred times, too few for
+         * a normal compile, and each call would then start in C1 code (slow for the Vector API) until
+         * on-stack replacement. A long training run has no such start-up cost.
+         */
+        static final int JIT_WARMUP_CALLS = 2_000;
+        static final int JIT_WARMUP_N = 16_384;
 
         ExecutorService pool;
         /** Chunks 1.. of a parallel step; unused when {@code threads == 1}. */
@@ -140,6 +150,13 @@ public class AdamWStepBenchmark {
             params = nativeCopy(arena, params(n));
             grads = nativeCopy(arena, grads(n));
             optimizer = Optimizers.adam(CONFIG, n, implementation()); // state zeroed, so touched, here
+            int small = Math.min(n, JIT_WARMUP_N);
+            try (Optimizer warm = Optimizers.adam(CONFIG, small, implementation())) {
+                MemorySegment p = params.asSlice(0, small * 4L), g = grads.asSlice(0, small * 4L);
+                for (int i = 0; i < JIT_WARMUP_CALLS; i++) {
+                    warm.step(p, g);
+                }
+            }
         }
 
         @TearDown(Level.Trial)
@@ -174,6 +191,9 @@ public class AdamWStepBenchmark {
             g = nativeCopy(arena, grads(n));
             m = nativeCopy(arena, new float[n]);
             v = nativeCopy(arena, new float[n]);
+            for (int i = 0; i < JIT_WARMUP_CALLS; i++) {
+                stream(p, g, m, v, 0, Math.min(n, JIT_WARMUP_N));
+            }
         }
 
         @TearDown(Level.Trial)
@@ -197,6 +217,9 @@ public class AdamWStepBenchmark {
             m = new float[n];
             v = new float[n];
             t = 0;
+            for (int i = 0; i < JIT_WARMUP_CALLS; i++) {
+                plainAdamW(p, g, m, v, 0, Math.min(n, JIT_WARMUP_N), 1e-3f, 0.9f, 0.999f, 1e-8f, 1e-2f, 0.5f, 0.5f);
+            }
         }
 
         @TearDown(Level.Trial)

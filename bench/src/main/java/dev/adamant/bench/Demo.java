@@ -34,8 +34,15 @@ import java.util.concurrent.Executors;
 public final class Demo {
     static final long DEFAULT_N = 1L << 24;
     static final int DEFAULT_STEPS = 10;
-    /** Untimed steps first: C2 compiles the kernel during these, and SGD's first step is special. */
-    static final int WARMUP_STEPS = 3;
+    /** Untimed full-size steps before the timed ones: SGD's first step is special, caches settle. */
+    static final int WARMUP_STEPS = 2;
+    /**
+     * Before those, many small steps so that C2 compiles the kernel itself: a few huge calls only get
+     * on-stack replacement, and each call then starts in slower code (the first optimizer of each
+     * kind measured 2-3x slow with 3 full-size warm-up steps alone).
+     */
+    static final int JIT_WARMUP_STEPS = 2_000;
+    static final long JIT_WARMUP_N = 16_384;
 
     private Demo() {}
 
@@ -82,8 +89,9 @@ public final class Demo {
             out.println("vector kernels: not available in this JVM (run with --add-modules jdk.incubator.vector);"
                     + " showing scalar only");
         }
-        out.printf(Locale.ROOT, "n = %d floats (%s a buffer), %d warm-up + %d timed steps, %d thread%s%n%n",
-                o.n, mib(o.n * Float.BYTES), WARMUP_STEPS, o.steps, o.threads, o.threads == 1 ? "" : "s");
+        out.printf(Locale.ROOT, "n = %d floats (%s a buffer), %d warm-up + %d timed steps (after %d JIT warm-up"
+                        + " steps of %d floats), %d thread%s%n%n", o.n, mib(o.n * Float.BYTES), WARMUP_STEPS, o.steps,
+                JIT_WARMUP_STEPS, Math.min(o.n, JIT_WARMUP_N), o.threads, o.threads == 1 ? "" : "s");
 
         List<Implementation> implementations = vector
                 ? List.of(Implementation.PANAMA, Implementation.SCALAR) : List.of(Implementation.SCALAR);
@@ -102,8 +110,7 @@ public final class Demo {
             for (Subject s : SUBJECTS) {
                 List<Double> rates = new ArrayList<>();
                 for (Implementation impl : implementations) {
-                    MemorySegment.copy(initial, 0, params, 0, initial.byteSize());
-                    double seconds = timeSteps(s.factory, impl, o, params, grads, executor);
+                    double seconds = timeSteps(s.factory, impl, o, initial, params, grads, executor);
                     double rate = o.n / seconds;
                     rates.add(rate);
                     String speedUp = impl == Implementation.SCALAR && rates.size() == 2
@@ -122,9 +129,17 @@ public final class Demo {
                 (System.nanoTime() - start) / 1e9);
     }
 
-    /** Seconds per step, averaged over the timed steps, on a fresh optimizer. */
-    private static double timeSteps(OptimizerFactory factory, Implementation impl, Options o, MemorySegment params,
-                                    MemorySegment grads, Executor executor) {
+    /** Seconds per step, averaged over the timed steps, on a fresh optimizer from {@code initial} parameters. */
+    private static double timeSteps(OptimizerFactory factory, Implementation impl, Options o, MemorySegment initial,
+                                    MemorySegment params, MemorySegment grads, Executor executor) {
+        long small = Math.min(o.n, JIT_WARMUP_N);
+        try (Optimizer opt = factory.make(small, impl)) {
+            MemorySegment p = params.asSlice(0, small * Float.BYTES), g = grads.asSlice(0, small * Float.BYTES);
+            for (int i = 0; i < JIT_WARMUP_STEPS; i++) {
+                opt.step(p, g, executor, o.threads);
+            }
+        }
+        MemorySegment.copy(initial, 0, params, 0, initial.byteSize());
         try (Optimizer opt = factory.make(o.n, impl)) {
             for (int i = 0; i < WARMUP_STEPS; i++) {
                 opt.step(params, grads, executor, o.threads);
