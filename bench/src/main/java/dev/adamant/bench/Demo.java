@@ -1,7 +1,238 @@
 package dev.adamant.bench;
 
+import dev.adamant.core.AdamConfig;
+import dev.adamant.core.Implementation;
+import dev.adamant.core.Optimizer;
+import dev.adamant.core.Optimizers;
+import dev.adamant.core.RmsPropConfig;
+import dev.adamant.core.SgdConfig;
+import java.io.PrintStream;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.SplittableRandom;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+
+/**
+ * The runnable demo: steps each optimizer with the vector and the scalar kernels and prints
+ * elements/s, GB/s and the speed-up. A quick look, timed with {@code System.nanoTime}; the numbers
+ * to quote come from the JMH benchmarks ({@link AdamWStepBenchmark}).
+ *
+ * <pre>
+ *   ./mvnw -q -DskipTests -Pdemo verify -Ddemo.args="--n 16777216 --steps 10 --threads 1"
+ * </pre>
+ *
+ * Parameters and gradients are allocated and touched once, up front, and shared by every run; each
+ * run starts from the same parameters. Each optimizer allocates (and zeroes) its own state when it
+ * is made, outside the timed steps. A bad option prints the problem and the usage and exits with 2.
+ */
 public final class Demo {
+    static final long DEFAULT_N = 1L << 24;
+    static final int DEFAULT_STEPS = 10;
+    /** Untimed full-size steps before the timed ones: SGD's first step is special, caches settle. */
+    static final int WARMUP_STEPS = 2;
+    /**
+     * Before those, many small steps so that C2 compiles the kernel itself: a few huge calls only get
+     * on-stack replacement, and each call then starts in slower code (the first optimizer of each
+     * kind measured 2-3x slow with 3 full-size warm-up steps alone).
+     */
+    static final int JIT_WARMUP_STEPS = 2_000;
+    static final long JIT_WARMUP_N = 16_384;
+
+    private Demo() {}
+
+    /**
+     * An optimizer to show and the bytes one step moves per element, counted as floats read plus
+     * floats written (4 bytes each) in the configuration used here.
+     */
+    record Subject(String name, int bytesPerElement, OptimizerFactory factory) {}
+
+    @FunctionalInterface
+    interface OptimizerFactory {
+        Optimizer make(long n, Implementation implementation);
+    }
+
+    static final List<Subject> SUBJECTS = List.of(
+            // p, g, momentum_buffer read; p, momentum_buffer written: 5 floats
+            new Subject("SGD momentum", 20, (n, i) -> Optimizers.sgd(SgdConfig.sgd(0.01).withMomentum(0.9), n, i)),
+            new Subject("SGD Nesterov", 20,
+                    (n, i) -> Optimizers.sgd(SgdConfig.sgd(0.01).withMomentum(0.9).withNesterov(true), n, i)),
+            // p, g, square_avg read; p, square_avg written: 5 floats
+            new Subject("RMSProp", 20, (n, i) -> Optimizers.rmsProp(RmsPropConfig.rmsProp(), n, i)),
+            // p, g, exp_avg, exp_avg_sq read; p, exp_avg, exp_avg_sq written: 7 floats
+            new Subject("Adam", 28, (n, i) -> Optimizers.adam(AdamConfig.adam(), n, i)),
+            new Subject("AdamW", 28, (n, i) -> Optimizers.adam(AdamConfig.adamW(), n, i)));
+
+    /** The parsed command line. */
+    record Options(long n, int steps, int threads) {}
+
     public static void main(String[] args) {
-        System.out.println(dev.adamant.core.Optimizers.implementation());
+        Options options = parse(args);
+        if (options == null) {
+            return; // --help
+        }
+        run(options, System.out);
+    }
+
+    static void run(Options o, PrintStream out) {
+        long start = System.nanoTime();
+        boolean vector = Implementation.PANAMA.isAvailable();
+        out.println("Adamant demo");
+        out.println("kernels: " + Optimizers.implementation());
+        out.println("JDK " + Runtime.version() + ", " + Runtime.getRuntime().availableProcessors() + " cores");
+        if (!vector) {
+            out.println("vector kernels: not available in this JVM (run with --add-modules jdk.incubator.vector);"
+                    + " showing scalar only");
+        }
+        out.printf(Locale.ROOT, "n = %d floats (%s a buffer), %d warm-up + %d timed steps (after %d JIT warm-up"
+                        + " steps of %d floats), %d thread%s%n%n", o.n, mib(o.n * Float.BYTES), WARMUP_STEPS, o.steps,
+                JIT_WARMUP_STEPS, Math.min(o.n, JIT_WARMUP_N), o.threads, o.threads == 1 ? "" : "s");
+
+        List<Implementation> implementations = vector
+                ? List.of(Implementation.PANAMA, Implementation.SCALAR) : List.of(Implementation.SCALAR);
+        ExecutorService pool = o.threads > 1 ? Executors.newFixedThreadPool(o.threads - 1, r -> {
+            Thread t = new Thread(r, "demo-worker");
+            t.setDaemon(true);
+            return t;
+        }) : null;
+        Executor executor = pool != null ? pool : Runnable::run;
+        try (Arena arena = Arena.ofShared()) { // shared: pool threads step chunks of it
+            MemorySegment initial = filled(arena, o.n, 1, 1f);
+            MemorySegment params = arena.allocate(initial.byteSize(), 64); // touched by the first copy
+            MemorySegment grads = filled(arena, o.n, 2, 1e-3f);
+            out.printf(Locale.ROOT, "%-13s %-7s %7s %9s %11s %8s %14s%n",
+                    "optimizer", "kernels", "B/elem", "ms/step", "elements/s", "GB/s", "vector/scalar");
+            for (Subject s : SUBJECTS) {
+                List<Double> rates = new ArrayList<>();
+                for (Implementation impl : implementations) {
+                    double seconds = timeSteps(s.factory, impl, o, initial, params, grads, executor);
+                    double rate = o.n / seconds;
+                    rates.add(rate);
+                    String speedUp = impl == Implementation.SCALAR && rates.size() == 2
+                            ? String.format(Locale.ROOT, "%.1fx", rates.get(0) / rate) : "";
+                    out.printf(Locale.ROOT, "%-13s %-7s %7d %9.2f %11.3e %8.2f %14s%n", s.name,
+                            impl == Implementation.PANAMA ? "vector" : "scalar", s.bytesPerElement,
+                            seconds * 1e3, rate, rate * s.bytesPerElement / 1e9, speedUp);
+                }
+            }
+        } finally {
+            if (pool != null) {
+                pool.shutdownNow();
+            }
+        }
+        out.printf(Locale.ROOT, "%ndone in %.1f s (JMH benchmarks: -Pjmh, see AdamWStepBenchmark)%n",
+                (System.nanoTime() - start) / 1e9);
+    }
+
+    /** Seconds per step, averaged over the timed steps, on a fresh optimizer from {@code initial} parameters. */
+    private static double timeSteps(OptimizerFactory factory, Implementation impl, Options o, MemorySegment initial,
+                                    MemorySegment params, MemorySegment grads, Executor executor) {
+        long small = Math.min(o.n, JIT_WARMUP_N);
+        try (Optimizer opt = factory.make(small, impl)) {
+            MemorySegment p = params.asSlice(0, small * Float.BYTES), g = grads.asSlice(0, small * Float.BYTES);
+            for (int i = 0; i < JIT_WARMUP_STEPS; i++) {
+                opt.step(p, g, executor, o.threads);
+            }
+        }
+        MemorySegment.copy(initial, 0, params, 0, initial.byteSize());
+        try (Optimizer opt = factory.make(o.n, impl)) {
+            for (int i = 0; i < WARMUP_STEPS; i++) {
+                opt.step(params, grads, executor, o.threads);
+            }
+            long t0 = System.nanoTime();
+            for (int i = 0; i < o.steps; i++) {
+                opt.step(params, grads, executor, o.threads);
+            }
+            return (System.nanoTime() - t0) / 1e9 / o.steps;
+        }
+    }
+
+    /** {@code n} floats uniform in [-scale, scale), every page touched here. */
+    private static MemorySegment filled(Arena arena, long n, long seed, float scale) {
+        MemorySegment s = arena.allocate(n * Float.BYTES, 64);
+        SplittableRandom random = new SplittableRandom(seed);
+        for (long i = 0; i < n; i++) {
+            s.setAtIndex(ValueLayout.JAVA_FLOAT, i, (float) (random.nextDouble(-1, 1) * scale));
+        }
+        return s;
+    }
+
+    private static String mib(long bytes) {
+        return bytes % (1 << 20) == 0 ? bytes / (1 << 20) + " MiB"
+                : String.format(Locale.ROOT, "%.1f MiB", bytes / (double) (1 << 20));
+    }
+
+    /** Parses the command line; null after {@code --help}. A bad option exits with status 2. */
+    static Options parse(String[] args) {
+        long n = DEFAULT_N;
+        int steps = DEFAULT_STEPS, threads = 1;
+        for (int i = 0; i < args.length; i++) {
+            String arg = args[i], value = null;
+            int eq = arg.indexOf('=');
+            if (arg.startsWith("--") && eq > 0) {
+                value = arg.substring(eq + 1);
+                arg = arg.substring(0, eq);
+            }
+            switch (arg) {
+                case "-h", "--help" -> {
+                    usage(System.out);
+                    return null;
+                }
+                case "--n", "--steps", "--threads" -> {
+                    if (value == null) {
+                        if (i + 1 == args.length) {
+                            fail(arg + ": missing value");
+                        }
+                        value = args[++i];
+                    }
+                    switch (arg) {
+                        case "--n" -> n = positive(arg, value, 1L << 32);
+                        case "--steps" -> steps = (int) positive(arg, value, Integer.MAX_VALUE);
+                        default -> threads = (int) positive(arg, value, 1024);
+                    }
+                }
+                default -> fail("unknown option \"" + args[i] + "\"");
+            }
+        }
+        return new Options(n, steps, threads);
+    }
+
+    private static long positive(String option, String text, long max) {
+        long v;
+        try {
+            v = Long.parseLong(text.trim().replace("_", ""));
+        } catch (NumberFormatException e) {
+            fail(option + ": expected a positive integer, got \"" + text + "\"");
+            return 0;
+        }
+        if (v < 1) {
+            fail(option + ": expected a positive integer, got " + v);
+        }
+        if (v > max) {
+            fail(option + ": expected at most " + max + ", got " + v);
+        }
+        return v;
+    }
+
+    private static void fail(String problem) {
+        System.err.println("demo: " + problem);
+        usage(System.err);
+        System.exit(2);
+    }
+
+    private static void usage(PrintStream out) {
+        out.println("usage: Demo [--n N] [--steps K] [--threads T] [--help]");
+        out.println("  --n N        parameters per optimizer (default " + DEFAULT_N + ")");
+        out.println("  --steps K    timed steps per optimizer and kernel, after " + WARMUP_STEPS
+                + " warm-up steps (default " + DEFAULT_STEPS + ")");
+        out.println("  --threads T  threads per step: the caller and T-1 pool threads (default 1)");
+        out.println("  --help       this text");
+        out.println("Runs SGD (momentum, Nesterov), RMSProp, Adam and AdamW with the vector and the scalar");
+        out.println("kernels and prints elements/s, GB/s (floats read + written per element) and the speed-up.");
     }
 }
