@@ -9,8 +9,9 @@ import java.util.concurrent.Executor;
  * when it is made, zeroed) and frees them on {@link #close()}.
  *
  * <p>A step is one pass over memory: it reads the parameters, gradients and state and writes the
- * parameters and state, each float once ({@code 28} bytes a parameter for Adam, {@code 36} with
- * amsgrad, {@code 12}-{@code 16} for SGD, {@code 16}-{@code 28} for RMSProp).
+ * parameters and state, each float once: floats read plus written, {@code 28} bytes a parameter for
+ * Adam, {@code 36} with amsgrad; {@code 12} for SGD, {@code 20} with momentum; {@code 20} for RMSProp,
+ * {@code 8} more with momentum and {@code 8} more centered.
  *
  * <p>Buffers are {@code MemorySegment}s of floats in the platform's byte order, native or heap
  * ({@code MemorySegment.ofArray(float[])}), 4-byte aligned. To step one slice of a larger model,
