@@ -1,5 +1,6 @@
 package dev.adamant.bench;
 
+import dev.adamant.core.kernel.Chunks;
 import dev.adamant.core.AdamConfig;
 import dev.adamant.core.Implementation;
 import dev.adamant.core.Optimizer;
@@ -246,14 +247,14 @@ public class AdamWStepBenchmark {
         float bc1 = (float) (1 - Math.pow(CONFIG.beta1(), t));
         float bc2 = (float) (1 - Math.pow(CONFIG.beta2(), t));
         float[] p = s.p, g = s.g, m = s.m, v = s.v;
-        Split.run(s.n, s.threads, s.executor, (from, count) ->
+        Chunks.run(s.n, s.threads, s.executor, (from, count) ->
                 plainAdamW(p, g, m, v, (int) from, (int) (from + count), lr, b1, b2, eps, wd, bc1, bc2));
     }
 
     @Benchmark
     public void streamYardstick(StreamInputs s) {
         MemorySegment p = s.p, g = s.g, m = s.m, v = s.v;
-        Split.run(s.n, s.threads, s.executor, (from, count) -> stream(p, g, m, v, from, count));
+        Chunks.run(s.n, s.threads, s.executor, (from, count) -> stream(p, g, m, v, from, count));
     }
 
     /** AdamW as in the paper and PyTorch's docs, written the obvious way. */
