@@ -42,7 +42,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * </ul>
  * Sizes cover L2 (2^16: 1.75 MiB touched a step), L3 (2^20: 28 MiB) and DRAM (2^24, 2^26: 448 MiB,
  * 1.75 GiB). {@code threads = 2} splits every variant into the same cache-line-aligned chunks
- * ({@link Split}, as the optimizers do), chunk 0 on the calling thread and chunk 1 on a dedicated
+ * (core's {@code Chunks}, as the optimizers do), chunk 0 on the calling thread and chunk 1 on a dedicated
  * one-thread pool.
  *
  * <p>Scores are microseconds a step; {@link BenchReport} turns a JSON result into elements/s, GB/s
@@ -279,8 +279,8 @@ public class AdamWStepBenchmark {
      * Adam's memory traffic with one add per stream: {@code p += g, m += g, v += g}. Same loop shape
      * as the Panama kernels (byte offsets, {@code loopBound}, scalar tail) and the same order: four
      * loads, then three stores. Interleaving them instead (load p, store p, load m, ...) is up to 1.4x
-     * slower from L3 on Zen 4 ({@link AdamWKernelShapeBenchmark#yardstickInterleaved}), which would
-     * make a lenient yardstick.
+     * slower from L3 on Zen 4 (measured while writing this), which would make a lenient
+     * yardstick.
      */
     static void stream(MemorySegment p, MemorySegment g, MemorySegment m, MemorySegment v, long from, long count) {
         final long bound = SPECIES.loopBound(count);
