@@ -125,6 +125,7 @@ public final class Demo {
                 pool.shutdownNow();
             }
         }
+        MixedPrecisionDemo.run(o.n, o.steps, out);
         out.printf(Locale.ROOT, "%ndone in %.1f s (JMH benchmarks: -Pjmh, see AdamWStepBenchmark)%n",
                 (System.nanoTime() - start) / 1e9);
     }

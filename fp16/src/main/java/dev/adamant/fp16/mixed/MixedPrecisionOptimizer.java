@@ -16,6 +16,7 @@ import dev.adamant.fp16.scaling.GradientStats;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.Objects;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -63,6 +64,12 @@ public final class MixedPrecisionOptimizer implements AutoCloseable {
     private final long n;
     private final Arena arena;
     private final MemorySegment master;
+    /**
+     * Scratch tiles from this optimizer's own arena, reused across steps and threads: one per chunk
+     * running at a time. (A fresh arena per chunk and step costs little to allocate but gives the JIT
+     * new memory sessions to speculate on; the kernels then deoptimized and recompiled for seconds.)
+     */
+    private final ConcurrentLinkedQueue<MemorySegment> scratch = new ConcurrentLinkedQueue<>();
     private boolean closed;
 
     private MixedPrecisionOptimizer(Builder b) {
@@ -199,15 +206,17 @@ public final class MixedPrecisionOptimizer implements AutoCloseable {
             return found.get();
         }
         Chunks.run(n, parallelism, TILE, executor, (from, count) -> {
-            try (Arena scratchArena = Arena.ofConfined()) {
-                MemorySegment scratch = scratchArena.allocate((long) TILE * Float.BYTES, Buffers.CACHE_LINE);
+            MemorySegment tile = takeScratch();
+            try {
                 for (long t = from; t < from + count; t += TILE) {
                     int len = (int) Math.min(TILE, from + count - t);
-                    codec.decode(grads, t, scratch, 0, len);
-                    if (scaling.unscaleFloats(scratch, inv, 0, len, blockSums, (int) (t / TILE))) {
+                    codec.decode(grads, t, tile, 0, len);
+                    if (scaling.unscaleFloats(tile, inv, 0, len, blockSums, (int) (t / TILE))) {
                         found.set(true);
                     }
                 }
+            } finally {
+                scratch.add(tile);
             }
         });
         return found.get();
@@ -225,10 +234,9 @@ public final class MixedPrecisionOptimizer implements AutoCloseable {
         try (Optimizer.Step step = inner.beginStep()) {
             long t = step.number();
             Chunks.run(n, parallelism, TILE, executor, (from, count) -> {
-                try (Arena scratchArena = Arena.ofConfined()) {
-                    MemorySegment g = scratchArena.allocate((long) TILE * Float.BYTES, Buffers.CACHE_LINE);
-                    MemorySegment p = master == null
-                            ? scratchArena.allocate((long) TILE * Float.BYTES, Buffers.CACHE_LINE) : null;
+                MemorySegment g = takeScratch();
+                MemorySegment p = master == null ? takeScratch() : null;
+                try {
                     for (long i = from; i < from + count; i += TILE) {
                         int len = (int) Math.min(TILE, from + count - i);
                         long bytes = (long) len * Float.BYTES;
@@ -243,8 +251,24 @@ public final class MixedPrecisionOptimizer implements AutoCloseable {
                             encode(p, 0, params, i, len, t);
                         }
                     }
+                } finally {
+                    scratch.add(g);
+                    if (p != null) {
+                        scratch.add(p);
+                    }
                 }
             });
+        }
+    }
+
+    /** A scratch tile of {@value #TILE} floats: a free one, or a new one from this optimizer's arena. */
+    private MemorySegment takeScratch() {
+        MemorySegment tile = scratch.poll();
+        if (tile != null) {
+            return tile;
+        }
+        synchronized (arena) {
+            return Buffers.allocateFloats(arena, TILE);
         }
     }
 
