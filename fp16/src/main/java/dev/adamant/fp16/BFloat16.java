@@ -35,6 +35,10 @@ import java.lang.foreign.MemorySegment;
  *   <li>a NaN becomes the quiet NaN {@code sign | 0x7FC0}, whatever its payload (PyTorch writes
  *       {@code 0x7FC0} whatever the sign).
  * </ul>
+ * Stochastic rounding adds the top 16 of 32 random bits to the float's low 16 bits and keeps the
+ * carry: it rounds up in magnitude with probability exactly equal to the dropped fraction of an ulp,
+ * subnormals included; exact values never move; finite values above the largest bfloat16 become
+ * infinity with the probability of that carry; a NaN becomes {@code sign | 0x7FC0}.
  *
  * <h2>Bulk conversions</h2>
  * As for {@link Half}: {@link #encode} and {@link #decode} convert between a float buffer and a

@@ -39,7 +39,14 @@ import java.lang.foreign.MemorySegment;
  *       decoding a NaN keeps its sign and significand and sets the quiet bit:
  *       {@code sign | 0x7FC00000 | significand << 13}.
  * </ul>
- * Every result is bit for bit what {@link Float#floatToFloat16} and {@link Float#float16ToFloat}
+ * Stochastic rounding ({@link Rounding#stochastic}) gives one of the two halves around the float,
+ * the one farther from zero with probability equal to the fraction of an ulp by which the float
+ * exceeds the one nearer zero: exactly, with 13 random bits, for normal results; to 2^-30 of an ulp
+ * for subnormal results (below 2^-14), which step from the nearest half by a 30-bit comparison.
+ * Exact values never move; finite values above 65504 become infinity with the probability that
+ * their excess is of 32 (always from 65536 on); NaN and infinity are converted as above.
+ *
+ * <p>Every result is bit for bit what {@link Float#floatToFloat16} and {@link Float#float16ToFloat}
  * return on JDK 25 with their intrinsics, which x86 (F16C) and AArch64 use in the interpreter and in
  * both compilers alike: all 2^32 floats and all 65,536 halves, NaN payloads included. (The Java code
  * behind those methods, run only where the intrinsics are off or absent, differs for NaN payloads
@@ -51,7 +58,11 @@ import java.lang.foreign.MemorySegment;
  * example {@code MemorySegment.ofArray(new float[n])} and {@code ofArray(new short[n])}), slices
  * included. They run on the Vector API where it is enabled ({@code --add-modules
  * jdk.incubator.vector}; {@code -Dadamant.kernels} chooses, as for the optimizers), on the scalar
- * twin otherwise, with identical results. One pass over memory, 6 bytes per element.
+ * twin otherwise, with identical results. One pass over memory, 6 bytes per element; rounding to
+ * nearest even, as fast as copying the floats on the machines we measured, stochastic rounding of
+ * fp16 about 3 times slower (it is bound by arithmetic). Native segments are the fast path: a
+ * program that mixes heap and native segments pays for heap ones (the JDK compiles their accesses
+ * less well once it has seen several kinds), not for native ones.
  *
  * <p>Bad input is refused before anything is written, with an exception naming the argument: null
  * segments or rounding ({@link NullPointerException}), closed segments, float buffers not 4-byte

@@ -17,21 +17,28 @@ import org.junit.jupiter.api.Test;
  * value computed from the fields.
  */
 class BFloat16ExhaustiveTest {
-    private static final int BLOCK = 1 << 16;
+    /** Values per block: with its buffers (about 300 KiB a thread), it stays in L2. */
+    private static final int BLOCK = 1 << 14;
 
     @Test
     void everyFloatEncodesAsPyTorch() {
         long t0 = System.nanoTime();
-        String failure = TestSupport.sweep(1 << 16, BLOCK, (block, b) -> {
-            int base = b << 16;
+        String failure = TestSupport.sweep(1 << 18, BLOCK, (block, b) -> {
+            int base = b << 14;
+            block.fill(base, false);
             int[] in = block.in;
-            for (int i = 0; i < BLOCK; i++) {
-                in[i] = base + i;
-            }
-            BFloat16.encode(block.inSeg, block.outSeg);
+            block.encode(b, BFloat16::encode);
             short[] ref = block.ref;
-            for (int i = 0; i < BLOCK; i++) {
-                ref[i] = TestSupport.torchBf16(in[i]);
+            if (((base >>> 23) & 0xFF) != 0xFF) {
+                // No NaN in this block (it shares its top 18 bits, exponent included): the formula alone, branch-free.
+                for (int i = 0; i < BLOCK; i++) {
+                    int u = in[i];
+                    ref[i] = (short) ((u + (((u >>> 16) & 1) + 0x7FFF)) >>> 16);
+                }
+            } else {
+                for (int i = 0; i < BLOCK; i++) {
+                    ref[i] = TestSupport.torchBf16(in[i]);
+                }
             }
             int m = Arrays.mismatch(block.out, ref);
             return m < 0 ? null : "float " + hex(in[m]) + ": expected " + hex16(ref[m]) + ", got " + hex16(block.out[m]);

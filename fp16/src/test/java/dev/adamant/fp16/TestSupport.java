@@ -1,5 +1,6 @@
 package dev.adamant.fp16;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.IntStream;
@@ -65,17 +66,54 @@ final class TestSupport {
     /** Per-thread buffers for a sweep over blocks of float bit patterns. */
     static final class Block {
         final int[] in;
+        final float[] floats;
         final short[] out;
         final short[] ref;
         final MemorySegment inSeg;
+        final MemorySegment floatSeg;
         final MemorySegment outSeg;
+        /** Native copies: the codecs' main path (the optimizers' buffers are native). */
+        final MemorySegment nativeIn;
+        final MemorySegment nativeOut;
 
         Block(int size) {
             in = new int[size];
+            floats = new float[size];
             out = new short[size];
             ref = new short[size];
             inSeg = MemorySegment.ofArray(in);
+            floatSeg = MemorySegment.ofArray(floats);
             outSeg = MemorySegment.ofArray(out);
+            nativeIn = Arena.ofAuto().allocate(4L * size, 64);
+            nativeOut = Arena.ofAuto().allocate(2L * size, 64);
+        }
+
+        /**
+         * Fills {@code in} and {@code nativeIn} (and {@code floats}, if asked) with the bits
+         * {@code base, base + 1, ...}.
+         */
+        void fill(int base, boolean floatsToo) {
+            for (int i = 0; i < in.length; i++) {
+                in[i] = base + i;
+            }
+            if (floatsToo) {
+                MemorySegment.copy(inSeg, 0, floatSeg, 0, inSeg.byteSize());
+            }
+            MemorySegment.copy(inSeg, 0, nativeIn, 0, inSeg.byteSize());
+        }
+
+        /**
+         * Encodes the block with {@code codec}: from native to native memory (then copied to
+         * {@code out}), or, for every 64th block, from the heap arrays, so both loops of the vector
+         * codec see real data.
+         */
+        void encode(int b, java.util.function.BiConsumer<MemorySegment, MemorySegment> codec) {
+            if (b % 64 == 0) {
+                codec.accept(inSeg, outSeg);
+            } else {
+                codec.accept(nativeIn, nativeOut);
+                MemorySegment.copy(nativeOut, 0, outSeg, 0, nativeOut.byteSize());
+            }
         }
     }
 

@@ -26,9 +26,9 @@ import jdk.incubator.vector.VectorOperators;
  * fp32 &harr; bfloat16 a vector at a time: the building blocks of the Panama codec, for fused loops
  * to inline. Each {@code ...Bits} function is {@link BFloat16Scalars}' function of the same name,
  * lane-wise and operation for operation; semantics there and in {@link BFloat16}. Species, byte
- * order, the shape of a fused loop and the compile-time budget are as in {@link HalfVectors}:
- * decoding costs 1 vector operation (about 800 parse nodes), encoding 8 (about 3,500), stochastic
- * encoding 5 (about 2,500) plus the random bits.
+ * order, the shape of a fused loop and the compile-time limits are as in {@link HalfVectors}:
+ * decoding costs 1 vector operation (about 800 parse nodes), encoding 10 (about 3,500), stochastic
+ * encoding 8 (about 2,500) plus the random bits.
  */
 public final class BFloat16Vectors {
     private static final IntVector ZERO = IntVector.zero(INTS);

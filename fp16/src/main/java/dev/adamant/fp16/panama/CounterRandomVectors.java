@@ -14,8 +14,8 @@ import jdk.incubator.vector.IntVector;
 
 /**
  * {@link CounterRandom#bits} for consecutive counters, one per lane: lane {@code j} of
- * {@code bits(key, counter)} equals {@code CounterRandom.bits(key, counter + j)}. Ten vector
- * operations (two multiplies), about 4,500 parse nodes, no memory access; a leaf, like
+ * {@code bits(key, counter)} equals {@code CounterRandom.bits(key, counter + j)}. Thirteen vector
+ * operations (two multiplies), about 5,000 parse nodes, no memory access; a leaf, like
  * {@link HalfVectors}' functions.
  */
 public final class CounterRandomVectors {

@@ -63,26 +63,33 @@ import jdk.incubator.vector.VectorSpecies;
  * with the tail done by {@link HalfScalars}.
  *
  * <h2>What it costs, and how to keep it cheap</h2>
- * At run time a few integer operations per lane: decoding is 8 vector operations, encoding 11 (21
- * stochastically, plus 10 for {@link CounterRandomVectors#bits}), no memory access beyond the load or
- * store named. At compile time more than one would think: C2 parses each Vector API call into about
- * 400 nodes before it intrinsifies it, so decoding costs about 4,000 parse nodes, encoding about
- * 6,000, stochastic encoding about 9,000 plus 4,500. C2 stops inlining ordinary methods, like these,
- * once a compilation passes 18,000 nodes ({@code NodeCountInliningCutoff}, fixed in product VMs);
- * a vector passed to a method that was not inlined is boxed on the heap, which is some 20 times
- * slower. Hence:
+ * At run time a few integer operations per lane and no memory access beyond the load or store
+ * named: decoding is 13 vector operations, encoding 16, stochastic encoding 24 plus 13 for
+ * {@link CounterRandomVectors#bits}. With AVX-512 on Zen 4, in L1: about 0.13, 0.17 and 0.5 ns per
+ * value. At compile time more than one would think, and two limits of C2 matter:
  * <ul>
- *   <li>every function here is a leaf: it calls no method of ours after its first Vector API
- *       operation, so once entered it inlines whole (the JDK's own vector methods are force-inlined
- *       past the cutoff);
- *   <li>a fused loop must call these while its own graph is still small: decode first, and keep the
- *       loop's fp32 arithmetic short. A loop that decodes two buffers, runs Adam and encodes (some
+ *   <li><b>Node budget.</b> C2 parses each Vector API call into about 400 nodes before it
+ *       intrinsifies it (a scalar operand costs 70% more; constants here are static final vectors),
+ *       so decoding costs about 5,000 parse nodes, encoding 6,500, stochastic encoding 10,000 plus
+ *       5,000 for the bits. Once a compilation passes 18,000 nodes ({@code NodeCountInliningCutoff},
+ *       fixed in product VMs) C2 stops inlining ordinary methods like these, and a vector passed to
+ *       a method that was not inlined is boxed on the heap: some 20 times slower. So every function
+ *       here is a leaf (it calls none of ours after its first Vector API operation; the JDK's own
+ *       vector methods are force-inlined past the cutoff), and a fused loop must call these while
+ *       its graph is still small. A loop that decodes two buffers, runs Adam and encodes (some
  *       25,000 nodes) is past the cutoff by the time it encodes: stage it instead through an
- *       L1-resident fp32 block (decode a block of about 1,024 values, run the fp32 kernel, encode
- *       it back), which keeps each loop small and costs no extra pass over main memory;
- *   <li>constants are held in static final vectors: a Vector API call with a scalar operand parses
- *       into some 70% more nodes than one with a vector operand.
+ *       L1-resident fp32 block (the internal bulk codec on about 1,024 values, the fp32 kernel,
+ *       the codec back), which keeps each loop small and costs no extra pass over main memory.
+ *   <li><b>Code already compiled.</b> A building block that runs hot on its own, called from code
+ *       C1 compiled, may be compiled by C2 by itself and is then refused for inlining anywhere
+ *       ("already compiled into a big method", {@code InlineSmallCode}): the boxing again. Loops
+ *       that C2 compiles early (hot from the start, as the codecs' are) are safe; check a new fused
+ *       loop with {@code -XX:+PrintCompilation -XX:+UnlockDiagnosticVMOptions -XX:+PrintInlining}.
  * </ul>
+ * Segments: the JDK compiles a segment access for the segment classes its shared profiles have
+ * seen; in a program that uses several kinds (native, heap over float[], over short[]) every access
+ * becomes some 7 times slower. The codecs test for native segments and run a copy of their loop
+ * for them alone (see {@code PanamaHalfCodec}); a fused loop over native buffers should do the same.
  */
 public final class HalfVectors {
     /** The float species: the machine's preferred one, as the optimizer kernels use. */

@@ -16,6 +16,14 @@ import jdk.incubator.vector.ShortVector;
  * for bit. One pass over memory, 6 bytes per element. The caller has checked the arguments
  * ({@link Codec}).
  *
+ * <p>Each loop is written twice, deliberately. Native segments (what the optimizers use) run it
+ * inline, in the entry point, after a test of their exact class: C2 then compiles the accesses for
+ * that class and ignores the JDK's shared type profiles for segments, which a program that uses
+ * several kinds of segment (native, heap over float[], over short[] ...) pollutes, making every
+ * vector access some 7 times slower. Other segments run the same loop in a method of its own.
+ * (The copy must be in the method that tests the class: a shared loop method gets compiled on its
+ * own, with the polluted profiles, and is then too big to inline.)
+ *
  * <p>One induction variable, offsets computed from it: C2 compiles this shape some 20% faster than
  * one that also steps the two byte offsets. Not unrolled by hand: C2 unrolls counted Vector API
  * loops itself, and from L2 outward the loop is bound by memory.
@@ -23,11 +31,29 @@ import jdk.incubator.vector.ShortVector;
 final class PanamaHalfCodec implements Codec {
     static final PanamaHalfCodec INSTANCE = new PanamaHalfCodec();
     private static final int LANES = FLOATS.length();
+    private static final Class<?> NATIVE = MemorySegment.NULL.getClass();
 
     private PanamaHalfCodec() {}
 
     @Override
     public void encode(MemorySegment floats, long floatIndex, MemorySegment halves, long halfIndex, long count) {
+        if (floats.getClass() != NATIVE || halves.getClass() != NATIVE) {
+            encodeAny(floats, floatIndex, halves, halfIndex, count);
+            return;
+        }
+        final long bound = FLOATS.loopBound(count);
+        final long f = floatIndex * Float.BYTES;
+        final long h = halfIndex * Short.BYTES;
+        for (long i = 0; i < bound; i += LANES) {
+            HalfVectors.encode(FloatVector.fromMemorySegment(FLOATS, floats, f + i * Float.BYTES, ORDER))
+                    .intoMemorySegment(halves, h + i * Short.BYTES, ORDER);
+        }
+        ScalarHalfCodec.INSTANCE.encode(floats, floatIndex + bound, halves, halfIndex + bound, count - bound);
+    }
+
+    /** {@link #encode}'s loop for segments of any class. */
+    private static void encodeAny(MemorySegment floats, long floatIndex, MemorySegment halves, long halfIndex,
+                                  long count) {
         final long bound = FLOATS.loopBound(count);
         final long f = floatIndex * Float.BYTES;
         final long h = halfIndex * Short.BYTES;
@@ -41,6 +67,24 @@ final class PanamaHalfCodec implements Codec {
     @Override
     public void encodeStochastic(MemorySegment floats, long floatIndex, MemorySegment halves, long halfIndex,
                                  long count, long key, long counterBase) {
+        if (floats.getClass() != NATIVE || halves.getClass() != NATIVE) {
+            encodeStochasticAny(floats, floatIndex, halves, halfIndex, count, key, counterBase);
+            return;
+        }
+        final long bound = FLOATS.loopBound(count);
+        final long f = floatIndex * Float.BYTES;
+        final long h = halfIndex * Short.BYTES;
+        for (long i = 0; i < bound; i += LANES) {
+            HalfVectors.encodeStochastic(FloatVector.fromMemorySegment(FLOATS, floats, f + i * Float.BYTES, ORDER),
+                    CounterRandomVectors.bits(key, counterBase + i)).intoMemorySegment(halves, h + i * Short.BYTES, ORDER);
+        }
+        ScalarHalfCodec.INSTANCE.encodeStochastic(floats, floatIndex + bound, halves, halfIndex + bound,
+                count - bound, key, counterBase + bound);
+    }
+
+    /** {@link #encodeStochastic}'s loop for segments of any class. */
+    private static void encodeStochasticAny(MemorySegment floats, long floatIndex, MemorySegment halves,
+                                            long halfIndex, long count, long key, long counterBase) {
         final long bound = FLOATS.loopBound(count);
         final long f = floatIndex * Float.BYTES;
         final long h = halfIndex * Short.BYTES;
@@ -54,6 +98,23 @@ final class PanamaHalfCodec implements Codec {
 
     @Override
     public void decode(MemorySegment halves, long halfIndex, MemorySegment floats, long floatIndex, long count) {
+        if (floats.getClass() != NATIVE || halves.getClass() != NATIVE) {
+            decodeAny(halves, halfIndex, floats, floatIndex, count);
+            return;
+        }
+        final long bound = FLOATS.loopBound(count);
+        final long f = floatIndex * Float.BYTES;
+        final long h = halfIndex * Short.BYTES;
+        for (long i = 0; i < bound; i += LANES) {
+            HalfVectors.decode(ShortVector.fromMemorySegment(HALVES, halves, h + i * Short.BYTES, ORDER))
+                    .intoMemorySegment(floats, f + i * Float.BYTES, ORDER);
+        }
+        ScalarHalfCodec.INSTANCE.decode(halves, halfIndex + bound, floats, floatIndex + bound, count - bound);
+    }
+
+    /** {@link #decode}'s loop for segments of any class. */
+    private static void decodeAny(MemorySegment halves, long halfIndex, MemorySegment floats, long floatIndex,
+                                  long count) {
         final long bound = FLOATS.loopBound(count);
         final long f = floatIndex * Float.BYTES;
         final long h = halfIndex * Short.BYTES;
