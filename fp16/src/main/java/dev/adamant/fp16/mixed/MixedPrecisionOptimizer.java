@@ -13,6 +13,7 @@ import dev.adamant.fp16.kernel.ScalingKernel;
 import dev.adamant.fp16.kernel.SquareSums;
 import dev.adamant.fp16.scaling.DynamicLossScaler;
 import dev.adamant.fp16.scaling.GradientStats;
+import dev.adamant.fp16.scaling.Gradients;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.Objects;
@@ -50,8 +51,11 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * anything is modified. Not thread-safe; a step may be split across threads itself.
  */
 public final class MixedPrecisionOptimizer implements AutoCloseable {
-    /** Parameters per tile: one {@link SquareSums} block, 16 KiB of fp32 scratch, in L1/L2. */
-    public static final int TILE = SquareSums.BLOCK;
+    /**
+     * Parameters per tile: four {@link SquareSums} blocks, 64 KiB of fp32 scratch that stays in L2.
+     * (One block a tile measured 20% slower at 2^24: the per-tile calls cost more than the cache saves.)
+     */
+    public static final int TILE = 4 * SquareSums.BLOCK;
 
     private final Optimizer inner;
     private final Precision precision;
@@ -190,6 +194,7 @@ public final class MixedPrecisionOptimizer implements AutoCloseable {
                                   int parallelism) {
         checkOpen();
         check16("grads", grads, false);
+        Gradients.checkScale(scale);
         float inv = 1f / scale;
         if (blockSums != null && blockSums.length != SquareSums.blocks(n)) {
             throw new IllegalArgumentException("blockSums: expected " + SquareSums.blocks(n) + " blocks, got "
@@ -230,6 +235,10 @@ public final class MixedPrecisionOptimizer implements AutoCloseable {
     public void applyUpdate(MemorySegment params, MemorySegment grads, float scale, float clipCoefficient,
                             Executor executor, int parallelism) {
         checkStep(params, grads, executor, parallelism);
+        Gradients.checkScale(scale);
+        if (!(clipCoefficient > 0 && clipCoefficient <= 1)) {
+            throw new IllegalArgumentException("clipCoefficient: expected a value in (0, 1], got " + clipCoefficient);
+        }
         float inv = 1f / scale;
         try (Optimizer.Step step = inner.beginStep()) {
             long t = step.number();

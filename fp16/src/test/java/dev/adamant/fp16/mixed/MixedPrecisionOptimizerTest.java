@@ -310,6 +310,9 @@ class MixedPrecisionOptimizerTest {
             message("params and grads must not overlap", () -> m.step(params, params));
             message("parallelism", () -> m.step(params, grads, pool, 0));
             message("floats: expected 400 bytes", () -> m.loadMaster(arena.allocate(n * 2L)));
+            message("scale: expected a finite value > 0", () -> m.checkGradients(grads, 0f, null, Runnable::run, 1));
+            message("scale: expected a finite value > 0", () -> m.applyUpdate(params, grads, Float.NaN, 1f, Runnable::run, 1));
+            message("clipCoefficient", () -> m.applyUpdate(params, grads, 1f, 2f, Runnable::run, 1));
             assertEquals(0, m.optimizer().stepCount());
             assertEquals(65536f, m.scaler().scale());
         }
