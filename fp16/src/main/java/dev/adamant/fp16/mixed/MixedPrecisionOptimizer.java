@@ -216,7 +216,7 @@ public final class MixedPrecisionOptimizer implements AutoCloseable {
                 for (long t = from; t < from + count; t += TILE) {
                     int len = (int) Math.min(TILE, from + count - t);
                     codec.decode(grads, t, tile, 0, len);
-                    if (scaling.unscaleFloats(tile, inv, 0, len, blockSums, (int) (t / TILE))) {
+                    if (scaling.unscaleFloats(tile, inv, 0, len, blockSums, (int) (t / SquareSums.BLOCK))) {
                         found.set(true);
                     }
                 }
