@@ -143,7 +143,8 @@ class MixedPrecisionOptimizerTest {
     void fusedStepEqualsTheLongWay() {
         qt().withExamples(40).forAll(
                 Generate.range(1, 3 * MixedPrecisionOptimizer.TILE + 40)
-                        .mix(Generate.pick(List.of(1, 15, 17, 4095, 4096, 4097, 8193)), 30),
+                        .mix(Generate.pick(List.of(1, 15, 17, 4095, 4096, 4097, 8193,
+                                MixedPrecisionOptimizer.TILE + 4097, 2 * MixedPrecisionOptimizer.TILE + 1)), 30),
                 Generate.range(0, 15), Generate.longRange(0, Long.MAX_VALUE))
             .checkAssert((n, variant, seed) -> {
                 Precision precision = (variant & 1) == 0 ? Precision.FP16 : Precision.BF16;
