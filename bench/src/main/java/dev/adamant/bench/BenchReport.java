@@ -42,7 +42,7 @@ public final class BenchReport {
     private BenchReport() {}
 
     /** One benchmark at one (n, threads): its rate in elements per second and relative error. */
-    record Row(String variant, long n, int threads, double elementsPerSecond, double relativeError) {}
+    record Row(String variant, String tag, long n, int threads, double elementsPerSecond, double relativeError) {}
 
     public static void main(String[] args) throws IOException {
         int bytes = 28;
@@ -151,8 +151,15 @@ public final class BenchReport {
             long n = Long.parseLong(params.get("n"));
             double opsPerSecond = timePerOp ? 1 / (value * secondsPer(unit.group(1))) : value / secondsPer(unit.group(1));
             String name = names.get(i);
-            rows.add(new Row(name.substring(name.lastIndexOf('.') + 1), n, Integer.parseInt(params.get("threads")),
-                    opsPerSecond * n, err / Math.abs(value)));
+            // Other parameters (a format, say) tag the variant: "encode[FP16]", compared with "…[FP16]".
+            StringBuilder tag = new StringBuilder();
+            params.keySet().stream().filter(k -> !k.equals("n") && !k.equals("threads")).sorted()
+                    .forEach(k -> tag.append(tag.isEmpty() ? "[" : ",").append(params.get(k)));
+            if (!tag.isEmpty()) {
+                tag.append(']');
+            }
+            rows.add(new Row(name.substring(name.lastIndexOf('.') + 1), tag.toString(), n,
+                    Integer.parseInt(params.get("threads")), opsPerSecond * n, err / Math.abs(value)));
         }
         return rows;
     }
@@ -192,18 +199,18 @@ public final class BenchReport {
     static void print(List<Row> rows, int bytes, boolean best, PrintStream out) {
         Map<String, Row> byKey = new HashMap<>();
         for (Row r : rows) {
-            byKey.put(key(r.variant, r.n, r.threads), r);
+            byKey.put(key(r.variant + r.tag, r.n, r.threads), r);
         }
         List<Row> sorted = new ArrayList<>(rows);
         sorted.sort(Comparator.comparingLong(Row::n).thenComparingInt(Row::threads)
-                .thenComparing(r -> r.variant.equals(YARDSTICK) ? "" : r.variant));
+                .thenComparing(r -> r.tag).thenComparing(r -> r.variant.equals(YARDSTICK) ? "" : r.variant));
         out.printf(Locale.ROOT, "%s, %d bytes/element%n", best ? "best iteration" : "mean of iterations", bytes);
-        out.printf(Locale.ROOT, "%10s %3s  %-16s %13s %8s %7s %11s %10s%n",
+        out.printf(Locale.ROOT, "%10s %3s  %-22s %13s %8s %7s %11s %10s%n",
                 "n", "thr", "variant", "elements/s", "GB/s", "+-%", "/yardstick", "x scalar");
         for (Row r : sorted) {
-            Row yard = byKey.get(key(YARDSTICK, r.n, r.threads));
-            Row scalar = byKey.get(key(SCALAR, r.n, r.threads));
-            out.printf(Locale.ROOT, "%10d %3d  %-16s %13.4g %8.2f %7s %11s %10s%n", r.n, r.threads, r.variant,
+            Row yard = byKey.get(key(YARDSTICK + r.tag, r.n, r.threads));
+            Row scalar = byKey.get(key(SCALAR + r.tag, r.n, r.threads));
+            out.printf(Locale.ROOT, "%10d %3d  %-22s %13.4g %8.2f %7s %11s %10s%n", r.n, r.threads, r.variant + r.tag,
                     r.elementsPerSecond, r.elementsPerSecond * bytes / 1e9,
                     Double.isNaN(r.relativeError) ? "-" : String.format(Locale.ROOT, "%.1f", 100 * r.relativeError),
                     yard == null ? "-" : String.format(Locale.ROOT, "%.2f", r.elementsPerSecond / yard.elementsPerSecond),
