@@ -6,7 +6,9 @@ import dev.adamant.core.Optimizer;
 import dev.adamant.core.Optimizers;
 import dev.adamant.core.RmsPropConfig;
 import dev.adamant.core.SgdConfig;
+import dev.adamant.fp16.Precision;
 import java.io.PrintStream;
+import java.nio.file.Path;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -68,8 +70,8 @@ public final class Demo {
             new Subject("Adam", 28, (n, i) -> Optimizers.adam(AdamConfig.adam(), n, i)),
             new Subject("AdamW", 28, (n, i) -> Optimizers.adam(AdamConfig.adamW(), n, i)));
 
-    /** The parsed command line. */
-    record Options(long n, int steps, int threads) {}
+    /** The parsed command line: which parts to run, and each part's options. */
+    record Options(long n, int steps, int threads, boolean kernels, boolean mixed, ZeroDemo.Options zero) {}
 
     public static void main(String[] args) {
         Options options = parse(args);
@@ -81,6 +83,20 @@ public final class Demo {
 
     static void run(Options o, PrintStream out) {
         long start = System.nanoTime();
+        if (o.kernels) {
+            kernelTable(o, out);
+        }
+        if (o.mixed) {
+            MixedPrecisionDemo.run(o.n, o.steps, out);
+        }
+        if (o.zero != null) {
+            ZeroDemo.run(o.zero, out);
+        }
+        out.printf(Locale.ROOT, "%ndone in %.1f s (JMH benchmarks: -Pjmh, see README)%n", (System.nanoTime() - start) / 1e9);
+    }
+
+    /** Part 1: each optimizer with the vector and the scalar kernels. */
+    static void kernelTable(Options o, PrintStream out) {
         boolean vector = Implementation.PANAMA.isAvailable();
         out.println("Adamant demo");
         out.println("kernels: " + Optimizers.implementation());
@@ -125,9 +141,6 @@ public final class Demo {
                 pool.shutdownNow();
             }
         }
-        MixedPrecisionDemo.run(o.n, o.steps, out);
-        out.printf(Locale.ROOT, "%ndone in %.1f s (JMH benchmarks: -Pjmh, see AdamWStepBenchmark)%n",
-                (System.nanoTime() - start) / 1e9);
     }
 
     /** Seconds per step, averaged over the timed steps, on a fresh optimizer from {@code initial} parameters. */
@@ -171,7 +184,12 @@ public final class Demo {
     /** Parses the command line; null after {@code --help}. A bad option exits with status 2. */
     static Options parse(String[] args) {
         long n = DEFAULT_N;
-        int steps = DEFAULT_STEPS, threads = 1;
+        int kernelSteps = DEFAULT_STEPS, threads = 1;
+        String part = "all";
+        int stage = 2, devices = 2, steps = 400, width = 128, microBatch = 64;
+        Precision precision = Precision.FP16;
+        long seed = 42;
+        Path png = null;
         for (int i = 0; i < args.length; i++) {
             String arg = args[i], value = null;
             int eq = arg.indexOf('=');
@@ -179,28 +197,65 @@ public final class Demo {
                 value = arg.substring(eq + 1);
                 arg = arg.substring(0, eq);
             }
+            if (arg.equals("-h") || arg.equals("--help")) {
+                usage(System.out);
+                return null;
+            }
+            if (!List.of("--n", "--kernel-steps", "--threads", "--part", "--stage", "--devices", "--precision",
+                    "--steps", "--width", "--micro-batch", "--seed", "--png").contains(arg)) {
+                fail("unknown option \"" + args[i] + "\"");
+            }
+            if (value == null) {
+                if (i + 1 == args.length) {
+                    fail(arg + ": missing value");
+                }
+                value = args[++i];
+            }
             switch (arg) {
-                case "-h", "--help" -> {
-                    usage(System.out);
-                    return null;
-                }
-                case "--n", "--steps", "--threads" -> {
-                    if (value == null) {
-                        if (i + 1 == args.length) {
-                            fail(arg + ": missing value");
-                        }
-                        value = args[++i];
+                case "--n" -> n = positive(arg, value, 1L << 32);
+                case "--kernel-steps" -> kernelSteps = (int) positive(arg, value, Integer.MAX_VALUE);
+                case "--threads" -> threads = (int) positive(arg, value, 1024);
+                case "--stage" -> stage = (int) between(arg, value, 0, 3);
+                case "--devices" -> devices = (int) positive(arg, value, 64);
+                case "--steps" -> steps = (int) positive(arg, value, 1_000_000);
+                case "--width" -> width = (int) positive(arg, value, 4096);
+                case "--micro-batch" -> microBatch = (int) positive(arg, value, 65536);
+                case "--seed" -> seed = between(arg, value, Long.MIN_VALUE, Long.MAX_VALUE);
+                case "--png" -> png = Path.of(value);
+                case "--precision" -> precision = switch (value.toLowerCase(Locale.ROOT)) {
+                    case "fp16" -> Precision.FP16;
+                    case "bf16" -> Precision.BF16;
+                    default -> {
+                        fail("--precision: expected fp16 or bf16, got \"" + value + "\"");
+                        yield null;
                     }
-                    switch (arg) {
-                        case "--n" -> n = positive(arg, value, 1L << 32);
-                        case "--steps" -> steps = (int) positive(arg, value, Integer.MAX_VALUE);
-                        default -> threads = (int) positive(arg, value, 1024);
+                };
+                default -> {
+                    if (!List.of("all", "kernels", "mixed", "zero").contains(value)) {
+                        fail("--part: expected all, kernels, mixed or zero, got \"" + value + "\"");
                     }
+                    part = value;
                 }
-                default -> fail("unknown option \"" + args[i] + "\"");
             }
         }
-        return new Options(n, steps, threads);
+        boolean all = part.equals("all");
+        ZeroDemo.Options zero = all || part.equals("zero")
+                ? new ZeroDemo.Options(stage, devices, precision, steps, width, microBatch, 3e-3, seed, png) : null;
+        return new Options(n, kernelSteps, threads, all || part.equals("kernels"), all || part.equals("mixed"), zero);
+    }
+
+    private static long between(String option, String text, long min, long max) {
+        long v;
+        try {
+            v = Long.parseLong(text.trim().replace("_", ""));
+        } catch (NumberFormatException e) {
+            fail(option + ": expected an integer, got \"" + text + "\"");
+            return 0;
+        }
+        if (v < min || v > max) {
+            fail(option + ": expected " + min + " to " + max + ", got " + v);
+        }
+        return v;
     }
 
     private static long positive(String option, String text, long max) {
@@ -227,13 +282,22 @@ public final class Demo {
     }
 
     private static void usage(PrintStream out) {
-        out.println("usage: Demo [--n N] [--steps K] [--threads T] [--help]");
-        out.println("  --n N        parameters per optimizer (default " + DEFAULT_N + ")");
-        out.println("  --steps K    timed steps per optimizer and kernel, after " + WARMUP_STEPS
+        out.println("usage: Demo [options]   (./mvnw -q -DskipTests -Pdemo verify -Ddemo.args=\"...\")");
+        out.println("  --part P         all (default), kernels, mixed or zero");
+        out.println(" the ZeRO training run:");
+        out.println("  --stage S        ZeRO stage 0-3 (default 2)");
+        out.println("  --devices N      devices, one thread each (default 2)");
+        out.println("  --precision F    fp16 (default) or bf16");
+        out.println("  --steps K        training steps (default 400)");
+        out.println("  --width W        hidden layer width of the MLP {32, W, W, 8} (default 128)");
+        out.println("  --micro-batch B  examples per device and step (default 64)");
+        out.println("  --seed S         model seed (default 42); the teacher and the data derive from it");
+        out.println("  --png FILE       also write the loss curve and memory per device for stages 0-3");
+        out.println(" the kernel table and the mixed-precision step:");
+        out.println("  --n N            parameters (default " + DEFAULT_N + ")");
+        out.println("  --kernel-steps K timed steps per optimizer and kernel, after " + WARMUP_STEPS
                 + " warm-up steps (default " + DEFAULT_STEPS + ")");
-        out.println("  --threads T  threads per step: the caller and T-1 pool threads (default 1)");
-        out.println("  --help       this text");
-        out.println("Runs SGD (momentum, Nesterov), RMSProp, Adam and AdamW with the vector and the scalar");
-        out.println("kernels and prints elements/s, GB/s (floats read + written per element) and the speed-up.");
+        out.println("  --threads T      threads per step: the caller and T-1 pool threads (default 1)");
+        out.println("  --help           this text");
     }
 }

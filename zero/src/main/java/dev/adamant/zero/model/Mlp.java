@@ -1,5 +1,6 @@
 package dev.adamant.zero.model;
 
+import dev.adamant.zero.LayeredModel;
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 
 import dev.adamant.core.memory.Segments;
@@ -66,7 +67,7 @@ import java.util.Objects;
  * Results depend only on the inputs and parameters: the same call gives the same bits on any thread,
  * in either kernel mode.
  */
-public final class Mlp implements AutoCloseable {
+public final class Mlp implements AutoCloseable, LayeredModel {
     /** Cache-line alignment for the workspaces. */
     private static final long ALIGNMENT = 64;
     /** Salt of the initialization streams (see {@link Draws}). */

@@ -1,0 +1,231 @@
+package dev.adamant.bench;
+
+import dev.adamant.core.AdamConfig;
+import dev.adamant.fp16.Precision;
+import dev.adamant.fp16.scaling.DynamicLossScaler;
+import dev.adamant.zero.MemoryLedger.Purpose;
+import dev.adamant.zero.MemoryPlan;
+import dev.adamant.zero.StepResult;
+import dev.adamant.zero.ZeroConfig;
+import dev.adamant.zero.ZeroDevice;
+import dev.adamant.zero.ZeroStage;
+import dev.adamant.zero.ZeroTraining;
+import dev.adamant.zero.comm.CommStats;
+import dev.adamant.zero.comm.InProcessGroup;
+import dev.adamant.zero.model.Mlp;
+import dev.adamant.zero.partition.FlatLayout;
+import java.awt.BasicStroke;
+import java.awt.Color;
+import java.awt.Font;
+import java.awt.Graphics2D;
+import java.awt.RenderingHints;
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import javax.imageio.ImageIO;
+
+/**
+ * The demo's ZeRO part: N devices (threads) train a small MLP to match a fixed random teacher with
+ * mixed precision, dynamic loss scaling and the chosen stage; a progress bar with the loss and the
+ * loss scale, then each device's memory by purpose next to the ZeRO formula, its communication next
+ * to the volume formula, and the step time. Optionally a PNG with the loss curve and the memory per
+ * device for stages 0-3.
+ */
+final class ZeroDemo {
+    private ZeroDemo() {}
+
+    /** The ZeRO part's options. */
+    record Options(int stage, int devices, Precision precision, int steps, int width, int microBatch, double lr,
+                   long seed, Path png) {}
+
+    static void run(Options o, PrintStream out) {
+        int[] widths = {32, o.width(), o.width(), 8};
+        ZeroConfig config = config(o, ZeroStage.of(o.stage()));
+        out.printf(Locale.ROOT, "%nZeRO stage %d on %d devices (threads): MLP %s, %s parameters and gradients,"
+                        + " AdamW, dynamic loss scaling; %d examples a step (%d per device)%n", o.stage(), o.devices(),
+                java.util.Arrays.toString(widths), o.precision(), o.devices() * o.microBatch(), o.microBatch());
+        List<StepResult> seen = new ArrayList<>();
+        float[] first = {Float.NaN};
+        ZeroTraining.Result result = ZeroTraining.run(new ZeroTraining.Options(o.devices(), config, widths,
+                o.microBatch(), o.steps(), o.seed(), Duration.ofMinutes(2)), r -> {
+            seen.add(r);
+            if (Float.isNaN(first[0])) {
+                first[0] = r.loss();
+            }
+            if (r.scale() != r.nextScale()) {
+                out.printf(Locale.ROOT, "\r  step %4d: %s, loss scale %.0f -> %.0f%s%n", seen.size(),
+                        r.skipped() ? "overflow, step skipped" : "no overflow for a while", r.scale(), r.nextScale(),
+                        " ".repeat(30));
+            }
+            if (seen.size() % 5 == 0 || seen.size() == o.steps()) {
+                int done = seen.size() * 30 / o.steps();
+                out.printf(Locale.ROOT, "\r  [%s%s] %4d/%d  loss %.5f (start %.5f)  scale %.0f ", "#".repeat(done),
+                        ".".repeat(30 - done), seen.size(), o.steps(), r.loss(), first[0], r.nextScale());
+                out.flush();
+            }
+        });
+        out.println();
+        FlatLayout layout = result.layout();
+        float last = result.history().get(result.history().size() - 1).loss();
+        long skipped = result.history().stream().filter(StepResult::skipped).count();
+        out.printf(Locale.ROOT, "  loss %.5f -> %.5f (%.1fx lower), %d of %d steps skipped for overflow, %.2f ms a step%n",
+                first[0], last, first[0] / last, skipped, o.steps(), result.secondsPerStep() * 1e3);
+        out.printf(Locale.ROOT, "  parameters: %d, padded to %d (each layer to a multiple of %d x %d), partition %d%n",
+                layout.parameters(), layout.paddedSize(), o.devices(), layout.alignment(), layout.partitionSize());
+
+        ZeroStage stage = ZeroStage.of(o.stage());
+        long formula = MemoryPlan.bytesPerDevice(stage, layout.paddedSize(), o.devices());
+        out.printf(Locale.ROOT, "  memory per device (bytes, measured by each device's ledger):%n");
+        out.printf(Locale.ROOT, "    %-6s %12s %12s %12s %12s %12s %12s %12s%n", "device", "params", "grads", "master",
+                "moments", "buckets", "gathered", "total");
+        for (int r = 0; r < o.devices(); r++) {
+            Map<Purpose, Long> l = result.ledgers().get(r);
+            long total = l.values().stream().mapToLong(Long::longValue).sum();
+            out.printf(Locale.ROOT, "    %-6d %12d %12d %12d %12d %12d %12d %12d%n", r, l.get(Purpose.PARAMETERS),
+                    l.get(Purpose.GRADIENTS), l.get(Purpose.MASTER_WEIGHTS), l.get(Purpose.OPTIMIZER_STATE),
+                    l.get(Purpose.COMMUNICATION_BUCKETS), l.get(Purpose.GATHERED_LAYERS), total);
+        }
+        String[] formulas = {"(2+2+K)Ψ", "2Ψ + 2Ψ + KΨ/N", "2Ψ + (2+K)Ψ/N", "(2+2+K)Ψ/N"};
+        out.printf(Locale.ROOT, "    formula %s with Ψ = %d (padded), N = %d, K = 12: %d bytes, + buckets and the gathered"
+                + " layer as named above%n", formulas[o.stage()], layout.paddedSize(), o.devices(), formula);
+        CommStats c = result.traffic().get(0);
+        long psi = layout.paddedSize();
+        double share = psi * (o.devices() - 1) / (double) o.devices();   // Ψ(N-1)/N elements
+        // Per step: stage 0 all-reduces (2 shares), stages 1-2 reduce-scatter and, unless the step is
+        // skipped, all-gather (1 + 1), stage 3 gathers twice and reduce-scatters (3), skipped or not.
+        long applied = o.steps() - skipped;
+        double expected = switch (stage) {
+            case DATA_PARALLEL -> 2 * share * o.steps();
+            case OPTIMIZER_STATE, GRADIENTS -> share * (o.steps() + applied);
+            case PARAMETERS -> 3 * share * o.steps();
+        };
+        out.printf(Locale.ROOT, "  communication per device: %.0f elements sent, %.0f received in %d steps; formula %s a step"
+                        + " (%.0f)%s = %.0f; %.0f KiB of control messages%n",
+                c.bytesSent() / (double) o.precision().bytes(), c.bytesReceived() / (double) o.precision().bytes(),
+                o.steps(), stage == ZeroStage.PARAMETERS ? "3Ψ(N-1)/N" : "2Ψ(N-1)/N",
+                (stage == ZeroStage.PARAMETERS ? 3 : 2) * share,
+                stage == ZeroStage.OPTIMIZER_STATE || stage == ZeroStage.GRADIENTS
+                        ? " (a skipped step skips the all-gather, half)" : "", expected, c.controlBytesSent() / 1024.0);
+        if (o.png() != null) {
+            Map<ZeroStage, long[]> perStage = memoryByStage(o, widths);
+            writePng(o.png(), result.history(), perStage, o);
+            out.println("  wrote " + o.png().toAbsolutePath());
+        }
+    }
+
+    private static ZeroConfig config(Options o, ZeroStage stage) {
+        return ZeroConfig.builder().stage(stage).precision(o.precision())
+                .optimizer(AdamConfig.adamW().withLr(o.lr()))
+                .lossScaler(() -> DynamicLossScaler.builder().initScale(65536).growthInterval(50).build())
+                .globalBatch(o.devices() * o.microBatch()).build();
+    }
+
+    /** Rank 0's measured bytes per device for each stage: devices set up (no training needed: everything is allocated up front). */
+    private static Map<ZeroStage, long[]> memoryByStage(Options o, int[] widths) {
+        Map<ZeroStage, long[]> bytes = new EnumMap<>(ZeroStage.class);
+        for (ZeroStage stage : ZeroStage.values()) {
+            ZeroConfig config = config(o, stage);
+            long[] total = new long[2];
+            try (Arena arena = Arena.ofShared(); Mlp probe = new Mlp(widths, o.precision(), 1)) {
+                FlatLayout layout = FlatLayout.of(probe.tensorSizes(), o.devices());
+                MemorySegment initial = arena.allocate(layout.paddedSize() * Float.BYTES, 64);
+                InProcessGroup.create(o.devices(), Duration.ofMinutes(1)).run(comm -> {
+                    try (ZeroDevice d = new ZeroDevice(config, layout, comm, initial)) {
+                        if (comm.rank() == 0) {
+                            long buffers = d.ledger().current(Purpose.COMMUNICATION_BUCKETS)
+                                    + d.ledger().current(Purpose.GATHERED_LAYERS);
+                            total[0] = d.ledger().currentTotal() - buffers;
+                            total[1] = buffers;
+                        }
+                    }
+                });
+            }
+            bytes.put(stage, total);
+        }
+        return bytes;
+    }
+
+    private static void writePng(Path file, List<StepResult> history, Map<ZeroStage, long[]> memory, Options o) {
+        int w = 1100, h = 460;
+        BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
+        Graphics2D g = img.createGraphics();
+        g.setRenderingHint(RenderingHints.KEY_ANTIALIASING, RenderingHints.VALUE_ANTIALIAS_ON);
+        g.setColor(Color.WHITE);
+        g.fillRect(0, 0, w, h);
+        g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 13));
+        // Left: the loss, log scale.
+        int x0 = 60, y0 = 40, pw = 560, ph = 330;
+        g.setColor(Color.BLACK);
+        g.drawString(String.format(Locale.ROOT, "Loss (log scale), ZeRO stage %d, N = %d, %s", o.stage(), o.devices(),
+                o.precision()), x0, 25);
+        g.drawRect(x0, y0, pw, ph);
+        double max = Double.MIN_VALUE, min = Double.MAX_VALUE;
+        for (StepResult r : history) {
+            if (r.loss() > 0 && Float.isFinite(r.loss())) {
+                max = Math.max(max, r.loss());
+                min = Math.min(min, r.loss());
+            }
+        }
+        double lmax = Math.log10(max), lmin = Math.log10(min) - 0.05;
+        g.setColor(new Color(0x1f77b4));
+        g.setStroke(new BasicStroke(1.5f));
+        int px = -1, py = -1;
+        for (int i = 0; i < history.size(); i++) {
+            StepResult r = history.get(i);
+            if (!(r.loss() > 0) || !Float.isFinite(r.loss())) {
+                continue;
+            }
+            int x = x0 + (int) ((long) i * pw / Math.max(1, history.size() - 1));
+            int y = y0 + (int) ((lmax - Math.log10(r.loss())) / (lmax - lmin) * ph);
+            if (px >= 0) {
+                g.drawLine(px, py, x, y);
+            }
+            px = x;
+            py = y;
+            if (r.skipped()) {
+                g.setColor(Color.RED);
+                g.fillOval(x - 3, y - 3, 6, 6);
+                g.setColor(new Color(0x1f77b4));
+            }
+        }
+        g.setColor(Color.DARK_GRAY);
+        g.drawString(String.format(Locale.ROOT, "%.3g", max), 5, y0 + 10);
+        g.drawString(String.format(Locale.ROOT, "%.3g", min), 5, y0 + ph);
+        g.drawString("step " + history.size(), x0 + pw - 60, y0 + ph + 18);
+        g.drawString("red: overflow, step skipped", x0, y0 + ph + 18);
+        // Right: bytes per device by stage.
+        int bx = 700, bw = 360;
+        g.setColor(Color.BLACK);
+        g.drawString("Measured model-state bytes per device, N = " + o.devices(), bx, 25);
+        long top = memory.values().stream().mapToLong(b -> b[0] + b[1]).max().orElse(1);
+        int bar = bw / 4 - 20;
+        for (ZeroStage s : ZeroStage.values()) {
+            long states = memory.get(s)[0], buffers = memory.get(s)[1];
+            int sh = (int) (states * ph / (double) top), fh = (int) (buffers * ph / (double) top);
+            int x = bx + s.ordinal() * (bar + 20);
+            g.setColor(s.ordinal() == o.stage() ? new Color(0xd62728) : new Color(0x7f7f7f));
+            g.fillRect(x, y0 + ph - sh, bar, sh);
+            g.setColor(new Color(0xc7c7c7));
+            g.fillRect(x, y0 + ph - sh - fh, bar, fh);
+            g.setColor(Color.BLACK);
+            g.drawString("stage " + s.ordinal(), x + 8, y0 + ph + 18);
+            g.drawString(String.format(Locale.ROOT, "%.2f MiB", (states + buffers) / 1048576.0), x, y0 + ph - sh - fh - 5);
+        }
+        g.drawString("dark: model states (the ZeRO table); light: bucket + gathered layer", bx - 40, y0 + ph + 36);
+        g.dispose();
+        try {
+            ImageIO.write(img, "png", file.toFile());
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("png: cannot write " + file, e);
+        }
+    }
+}
