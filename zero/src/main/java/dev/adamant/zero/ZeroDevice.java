@@ -155,6 +155,21 @@ public final class ZeroDevice implements AutoCloseable {
                 comm.reduceScatter(fullTensor(grads16, t), ownGrads(t), precision);
             }
         }
+        return update(scale, loss);
+    }
+
+    /**
+     * The optimizer part of a step alone, on the gradients this device holds now (reduced, as
+     * {@link #step} leaves them before its update): every device checks its gradients, one
+     * {@code anyTrue} decides for all, the norm is summed when clipping, each device steps its
+     * slices, stages 1 and 2 all-gather the parameters. Every device of the group must call it; for
+     * benchmarks of the optimizer part.
+     */
+    public StepResult update() {
+        return update(scaler.scale(), Float.NaN);
+    }
+
+    private StepResult update(float scale, float loss) {
         boolean clip = config.maxGradNorm() > 0;
         double[][] blocks = new double[tensors.size()][];
         boolean nonFinite = false;
@@ -164,12 +179,15 @@ public final class ZeroDevice implements AutoCloseable {
             nonFinite |= m.checkGradients(ownGrads(t), scale, blocks[t.index()], Runnable::run, 1);
         }
         nonFinite = comm.anyTrue(nonFinite);
-        double[] losses = comm.allGatherDoubles(new double[] {loss});
-        double lossSum = 0;
-        for (double x : losses) {
-            lossSum += x;
+        float meanLoss = Float.NaN;
+        if (!Float.isNaN(loss)) {
+            double[] losses = comm.allGatherDoubles(new double[] {loss});
+            double lossSum = 0;
+            for (double x : losses) {
+                lossSum += x;
+            }
+            meanLoss = (float) (lossSum / losses.length);
         }
-        float meanLoss = (float) (lossSum / losses.length);
         if (nonFinite) {
             return new StepResult(steps, true, meanLoss, scale, scaler.update(true), Float.NaN, 1f);
         }
