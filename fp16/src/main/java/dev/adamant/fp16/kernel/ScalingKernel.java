@@ -1,5 +1,6 @@
 package dev.adamant.fp16.kernel;
 
+import dev.adamant.fp16.Precision;
 import java.lang.foreign.MemorySegment;
 
 /**
@@ -29,6 +30,14 @@ public interface ScalingKernel {
      */
     boolean unscaleFloats(MemorySegment grads, float invScale, long from, long count, double[] blockSums,
                           int firstBlock);
+
+    /**
+     * As {@link #unscaleFloats}, for 16-bit gradients of {@code format} (FP16 or BF16), and read-only:
+     * each value is widened exactly, tested, unscaled and squared into the block sums, and nothing is
+     * written back. The same bits as decoding into floats and calling {@link #unscaleFloats}.
+     */
+    boolean unscaleHalves(MemorySegment halves, Precision format, float invScale, long from, long count,
+                          double[] blockSums, int firstBlock);
 
     /**
      * {@code x = (x * first) * second} over floats {@code [from, from + count)}, two roundings, as

@@ -211,17 +211,8 @@ public final class MixedPrecisionOptimizer implements AutoCloseable {
             return found.get();
         }
         Chunks.run(n, parallelism, TILE, executor, (from, count) -> {
-            MemorySegment tile = takeScratch();
-            try {
-                for (long t = from; t < from + count; t += TILE) {
-                    int len = (int) Math.min(TILE, from + count - t);
-                    codec.decode(grads, t, tile, 0, len);
-                    if (scaling.unscaleFloats(tile, inv, 0, len, blockSums, (int) (t / SquareSums.BLOCK))) {
-                        found.set(true);
-                    }
-                }
-            } finally {
-                scratch.add(tile);
+            if (scaling.unscaleHalves(grads, precision, inv, from, count, blockSums, (int) (from / SquareSums.BLOCK))) {
+                found.set(true);
             }
         });
         return found.get();

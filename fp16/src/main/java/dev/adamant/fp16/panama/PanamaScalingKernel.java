@@ -1,5 +1,6 @@
 package dev.adamant.fp16.panama;
 
+import dev.adamant.fp16.Precision;
 import dev.adamant.fp16.kernel.ScalingKernel;
 import dev.adamant.fp16.kernel.SquareSums;
 import dev.adamant.fp16.scalar.ScalarScalingKernel;
@@ -70,6 +71,74 @@ public final class PanamaScalingKernel implements ScalingKernel {
             blockSums[block] = ScalarScalingKernel.sum(acc);
         }
         return max == FLOAT_EXPONENT;
+    }
+
+    @Override
+    public boolean unscaleHalves(MemorySegment halves, Precision format, float invScale, long from, long count,
+                                 double[] blockSums, int firstBlock) {
+        float[] acc = new float[SquareSums.ACCUMULATORS];
+        int max = 0;
+        long end = from + count;
+        int block = firstBlock;
+        boolean fp16 = format == Precision.FP16;
+        for (long start = from; start < end; start += SquareSums.BLOCK, block++) {
+            long len = Math.min(SquareSums.BLOCK, end - start);
+            max = Math.max(max, unscaleHalvesBlock(halves, fp16, invScale, start, len, acc));
+            blockSums[block] = ScalarScalingKernel.sum(acc);
+        }
+        return max == FLOAT_EXPONENT;
+    }
+
+    /**
+     * One 16-bit block: each group of 16 widened in registers ({@link HalfVectors#load} or
+     * {@link BFloat16Vectors#load}), tested, unscaled and squared; the rest by the scalar twin. The
+     * format test is loop-invariant (C2 unswitches it).
+     */
+    private static int unscaleHalvesBlock(MemorySegment halves, boolean fp16, float invScale, long start, long len,
+                                          float[] acc) {
+        FloatVector inv = FloatVector.broadcast(FLOATS, invScale);
+        FloatVector a0 = FloatVector.zero(FLOATS), a1 = a0, a2 = a0, a3 = a0;
+        IntVector max = IntVector.zero(INTS);
+        int groups = (int) (len / SquareSums.ACCUMULATORS);
+        long o = start * Short.BYTES;
+        final long step = (long) L * Short.BYTES;
+        for (int k = 0; k < groups; k++) {
+            FloatVector g = fp16 ? HalfVectors.load(halves, o) : BFloat16Vectors.load(halves, o);
+            max = max.max(g.reinterpretAsInts().and(FLOAT_EXPONENT));
+            FloatVector u = g.mul(inv);
+            a0 = u.fma(u, a0);
+            o += step;
+            if (GROUPS > 1) {
+                g = fp16 ? HalfVectors.load(halves, o) : BFloat16Vectors.load(halves, o);
+                max = max.max(g.reinterpretAsInts().and(FLOAT_EXPONENT));
+                u = g.mul(inv);
+                a1 = u.fma(u, a1);
+                o += step;
+            }
+            if (GROUPS > 2) {
+                g = fp16 ? HalfVectors.load(halves, o) : BFloat16Vectors.load(halves, o);
+                max = max.max(g.reinterpretAsInts().and(FLOAT_EXPONENT));
+                u = g.mul(inv);
+                a2 = u.fma(u, a2);
+                o += step;
+                g = fp16 ? HalfVectors.load(halves, o) : BFloat16Vectors.load(halves, o);
+                max = max.max(g.reinterpretAsInts().and(FLOAT_EXPONENT));
+                u = g.mul(inv);
+                a3 = u.fma(u, a3);
+                o += step;
+            }
+        }
+        a0.intoArray(acc, 0);
+        if (GROUPS > 1) {
+            a1.intoArray(acc, L);
+        }
+        if (GROUPS > 2) {
+            a2.intoArray(acc, 2 * L);
+            a3.intoArray(acc, 3 * L);
+        }
+        int tailMax = ScalarScalingKernel.unscaleHalvesBlock(halves, fp16, invScale, start,
+                groups * SquareSums.ACCUMULATORS, len, acc);
+        return Math.max(max.reduceLanes(VectorOperators.MAX), tailMax);
     }
 
     @Override

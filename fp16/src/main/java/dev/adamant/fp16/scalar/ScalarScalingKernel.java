@@ -1,5 +1,6 @@
 package dev.adamant.fp16.scalar;
 
+import dev.adamant.fp16.Precision;
 import dev.adamant.fp16.kernel.ScalingKernel;
 import dev.adamant.fp16.kernel.SquareSums;
 import java.lang.foreign.MemorySegment;
@@ -70,6 +71,37 @@ public final class ScalarScalingKernel implements ScalingKernel {
         for (long i = from; i < from + count; i++) {
             floats.setAtIndex(F, i, floats.getAtIndex(F, i) * first * second);
         }
+    }
+
+    @Override
+    public boolean unscaleHalves(MemorySegment halves, Precision format, float invScale, long from, long count,
+                                 double[] blockSums, int firstBlock) {
+        float[] acc = new float[SquareSums.ACCUMULATORS];
+        int max = 0;
+        long end = from + count;
+        int block = firstBlock;
+        for (long start = from; start < end; start += SquareSums.BLOCK, block++) {
+            java.util.Arrays.fill(acc, 0f);
+            max = Math.max(max, unscaleHalvesBlock(halves, format == Precision.FP16, invScale, start, 0,
+                    Math.min(SquareSums.BLOCK, end - start), acc));
+            blockSums[block] = sum(acc);
+        }
+        return max == FLOAT_EXPONENT;
+    }
+
+    /** Elements {@code [j0, len)} of the 16-bit block at {@code start}, as {@link #unscaleBlock} but read-only. */
+    public static int unscaleHalvesBlock(MemorySegment halves, boolean fp16, float invScale, long start, int j0, long len,
+                                         float[] acc) {
+        int max = 0;
+        for (int j = j0; j < len; j++) {
+            short h = halves.getAtIndex(S, start + j);
+            float g = fp16 ? Float.float16ToFloat(h) : Float.intBitsToFloat(h << 16);
+            max = Math.max(max, Float.floatToRawIntBits(g) & FLOAT_EXPONENT);
+            float u = g * invScale;
+            int k = j % SquareSums.ACCUMULATORS;
+            acc[k] = Math.fma(u, u, acc[k]);
+        }
+        return max;
     }
 
     /** The accumulators added in double, in order. */

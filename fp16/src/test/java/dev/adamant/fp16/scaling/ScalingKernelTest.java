@@ -113,6 +113,38 @@ class ScalingKernelTest {
     }
 
     @Test
+    void sixteenBitPassEqualsDecodingThenTheFloatPass() {
+        qt().withExamples(150).forAll(
+                Generate.range(0, 2 * SquareSums.BLOCK + 100).mix(Generate.pick(List.of(0, 1, 15, 17, 4096, 4097)), 30),
+                Generate.range(0, 2), Generate.longRange(0, Long.MAX_VALUE))
+            .checkAssert((n, poison, seed) -> {
+                SplittableRandom r = new SplittableRandom(seed);
+                float[] g = gradients(r, n, poison);
+                for (Precision format : List.of(Precision.FP16, Precision.BF16)) {
+                    short[] h = new short[n];
+                    float[] decoded = new float[n];
+                    for (int i = 0; i < n; i++) {
+                        h[i] = format == Precision.FP16 ? Float.floatToFloat16(g[i])
+                                : (short) (Float.floatToRawIntBits(g[i]) >>> 16);
+                        decoded[i] = format == Precision.FP16 ? Float.float16ToFloat(h[i])
+                                : Float.intBitsToFloat(h[i] << 16);
+                    }
+                    float inv = 1f / 1024;
+                    double[] expected = new double[SquareSums.blocks(n)];
+                    boolean expectedFlag = SCALAR.unscaleFloats(MemorySegment.ofArray(decoded.clone()), inv, 0, n, expected, 0);
+                    for (ScalingKernel k : kernels()) {
+                        short[] copy = h.clone();
+                        double[] blocks = new double[SquareSums.blocks(n)];
+                        assertEquals(expectedFlag, k.unscaleHalves(MemorySegment.ofArray(copy), format, inv, 0, n, blocks, 0),
+                                format + " flag");
+                        assertArrayEquals(expected, blocks, format + " block sums");
+                        assertArrayEquals(h, copy, format + ": read-only");
+                    }
+                }
+            });
+    }
+
+    @Test
     void blockSumsDoNotDependOnTheSplit() {
         SplittableRandom r = new SplittableRandom(42);
         int n = 5 * SquareSums.BLOCK + 123;
