@@ -61,7 +61,11 @@ public class HalfCodecBenchmark {
             }
             copyFrom.fill((byte) 1);
             copyTo.fill((byte) 2);
-            encode(this);
+            if (format == Precision.FP16) {
+                Half.encode(floats, halves);
+            } else {
+                BFloat16.encode(floats, halves);
+            }
         }
 
         @TearDown(Level.Trial)
@@ -71,7 +75,7 @@ public class HalfCodecBenchmark {
     }
 
     @Benchmark
-    public static void encode(Buffers b) {
+    public void encode(Buffers b) {
         if (b.format == Precision.FP16) {
             Half.encode(b.floats, b.halves);
         } else {
