@@ -1,10 +1,10 @@
 package dev.adamant.bench;
 
-import dev.adamant.core.kernel.Chunks;
 import dev.adamant.core.AdamConfig;
 import dev.adamant.core.Implementation;
 import dev.adamant.core.Optimizer;
 import dev.adamant.core.Optimizers;
+import dev.adamant.core.kernel.Chunks;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;

@@ -1,12 +1,12 @@
 package dev.adamant.zero.model;
 
-import dev.adamant.zero.LayeredModel;
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 
 import dev.adamant.core.memory.Segments;
 import dev.adamant.fp16.BFloat16;
 import dev.adamant.fp16.Half;
 import dev.adamant.fp16.Precision;
+import dev.adamant.zero.LayeredModel;
 import dev.adamant.zero.model.kernel.DenseKernel;
 import dev.adamant.zero.model.kernel.DenseKernels;
 import java.lang.foreign.Arena;
