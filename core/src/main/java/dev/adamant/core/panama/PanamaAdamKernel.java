@@ -18,7 +18,7 @@ import jdk.incubator.vector.VectorOperators;
  *
  * <p>While the buffers are in cache the loop is bound by the divide/square-root unit (one square root
  * and two divisions per vector, about 20 cycles a 512-bit vector on Zen 4), beyond L3 by memory.
- * Unrolling by hand measured no gain (bench: AdamWKernelShapeBenchmark).
+ * Unrolling by hand measured no gain.
  */
 final class PanamaAdamKernel implements AdamKernel {
     static final PanamaAdamKernel INSTANCE = new PanamaAdamKernel();
