@@ -43,7 +43,7 @@ class ParallelStepTest {
     @Test
     void parallelAndHeapStepsEqualTheSingleThreadedNativeStep() {
         qt().withExamples(12).forAll(
-                Generate.range(1, 100_000).mix(Generate.pick(List.of(1, 17, 16_383, 16_385, 65_537)), 30),
+                Generate.range(1, 200_000).mix(Generate.pick(List.of(1, 17, 65_535, 65_537, 131_073)), 40),
                 Generate.range(1, 6), Generate.longRange(0, Long.MAX_VALUE))
             .checkAssert((n, parallelism, seed) -> {
                 SplittableRandom r = new SplittableRandom(seed);
