@@ -116,13 +116,7 @@ public final class BFloat16 {
      */
     public static void encode(MemorySegment floats, long floatIndex, MemorySegment halves, long halfIndex,
                               long count, Rounding rounding, long counterBase) {
-        Args.checkEncode(floats, floatIndex, halves, halfIndex, count, rounding);
-        switch (rounding) {
-            case Rounding.NearestEven r -> Codecs.provider().bfloat16().encode(floats, floatIndex, halves, halfIndex,
-                    count);
-            case Rounding.Stochastic s -> Codecs.provider().bfloat16()
-                    .encodeStochastic(floats, floatIndex, halves, halfIndex, count, s.key(), counterBase);
-        }
+        Bulk.encode(Codecs.provider().bfloat16(), floats, floatIndex, halves, halfIndex, count, rounding, counterBase);
     }
 
     /** Encodes all of {@code floats} (n floats) into all of {@code halves} (n 16-bit values), nearest even. */
@@ -132,8 +126,7 @@ public final class BFloat16 {
 
     /** As {@link #encode(MemorySegment, MemorySegment)}, with the given rounding; element i uses counter {@code counterBase + i}. */
     public static void encode(MemorySegment floats, MemorySegment halves, Rounding rounding, long counterBase) {
-        long n = Args.wholeCount(floats, halves);
-        encode(floats, 0, halves, 0, n, rounding, counterBase);
+        Bulk.encodeAll(Codecs.provider().bfloat16(), floats, halves, rounding, counterBase);
     }
 
     /**
@@ -143,13 +136,11 @@ public final class BFloat16 {
      */
     public static void decode(MemorySegment halves, long halfIndex, MemorySegment floats, long floatIndex,
                               long count) {
-        Args.checkDecode(halves, halfIndex, floats, floatIndex, count);
-        Codecs.provider().bfloat16().decode(halves, halfIndex, floats, floatIndex, count);
+        Bulk.decode(Codecs.provider().bfloat16(), halves, halfIndex, floats, floatIndex, count);
     }
 
     /** Decodes all of {@code halves} (n 16-bit values) into all of {@code floats} (n floats). */
     public static void decode(MemorySegment halves, MemorySegment floats) {
-        long n = Args.wholeCount(floats, halves);
-        decode(halves, 0, floats, 0, n);
+        Bulk.decodeAll(Codecs.provider().bfloat16(), halves, floats);
     }
 }

@@ -149,12 +149,7 @@ public final class Half {
      */
     public static void encode(MemorySegment floats, long floatIndex, MemorySegment halves, long halfIndex,
                               long count, Rounding rounding, long counterBase) {
-        Args.checkEncode(floats, floatIndex, halves, halfIndex, count, rounding);
-        switch (rounding) {
-            case Rounding.NearestEven r -> Codecs.provider().half().encode(floats, floatIndex, halves, halfIndex, count);
-            case Rounding.Stochastic s -> Codecs.provider().half()
-                    .encodeStochastic(floats, floatIndex, halves, halfIndex, count, s.key(), counterBase);
-        }
+        Bulk.encode(Codecs.provider().half(), floats, floatIndex, halves, halfIndex, count, rounding, counterBase);
     }
 
     /**
@@ -170,8 +165,7 @@ public final class Half {
 
     /** As {@link #encode(MemorySegment, MemorySegment)}, with the given rounding; element i uses counter {@code counterBase + i}. */
     public static void encode(MemorySegment floats, MemorySegment halves, Rounding rounding, long counterBase) {
-        long n = Args.wholeCount(floats, halves);
-        encode(floats, 0, halves, 0, n, rounding, counterBase);
+        Bulk.encodeAll(Codecs.provider().half(), floats, halves, rounding, counterBase);
     }
 
     /**
@@ -185,8 +179,7 @@ public final class Half {
      */
     public static void decode(MemorySegment halves, long halfIndex, MemorySegment floats, long floatIndex,
                               long count) {
-        Args.checkDecode(halves, halfIndex, floats, floatIndex, count);
-        Codecs.provider().half().decode(halves, halfIndex, floats, floatIndex, count);
+        Bulk.decode(Codecs.provider().half(), halves, halfIndex, floats, floatIndex, count);
     }
 
     /**
@@ -196,7 +189,6 @@ public final class Half {
      *     {@code halves} is reported as a probable 16-bit buffer), or as the ranged overload
      */
     public static void decode(MemorySegment halves, MemorySegment floats) {
-        long n = Args.wholeCount(floats, halves);
-        decode(halves, 0, floats, 0, n);
+        Bulk.decodeAll(Codecs.provider().half(), halves, floats);
     }
 }
