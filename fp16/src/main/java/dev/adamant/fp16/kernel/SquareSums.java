@@ -24,6 +24,40 @@ public final class SquareSums {
         return Math.toIntExact((count + BLOCK - 1) / BLOCK);
     }
 
+    /** One block's work: elements {@code [start, start + len)} into the zeroed accumulators {@code acc}. */
+    @FunctionalInterface
+    public interface Block {
+        /** Returns the largest fp32 exponent field seen (all ones: an inf or NaN). */
+        int run(long start, long len, float[] acc);
+    }
+
+    /**
+     * Runs {@code block} over the blocks of {@code [from, from + count)} ({@code from} on a block
+     * boundary), writing each block's sum into {@code blockSums[firstBlock + k]}; returns the largest
+     * exponent field any block saw. The one place that walks blocks, for every implementation.
+     */
+    public static int forEachBlock(long from, long count, double[] blockSums, int firstBlock, Block block) {
+        float[] acc = new float[ACCUMULATORS];
+        int max = 0;
+        long end = from + count;
+        int k = firstBlock;
+        for (long start = from; start < end; start += BLOCK, k++) {
+            java.util.Arrays.fill(acc, 0f);
+            max = Math.max(max, block.run(start, Math.min(BLOCK, end - start), acc));
+            blockSums[k] = sum(acc);
+        }
+        return max;
+    }
+
+    /** The accumulators added in double, in order. */
+    public static double sum(float[] acc) {
+        double s = 0;
+        for (float a : acc) {
+            s += a;
+        }
+        return s;
+    }
+
     /** Adds block sums in block order. */
     public static double total(double[] blockSums) {
         double s = 0;

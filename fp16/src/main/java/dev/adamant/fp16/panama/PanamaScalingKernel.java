@@ -61,32 +61,16 @@ public final class PanamaScalingKernel implements ScalingKernel {
     @Override
     public boolean unscaleFloats(MemorySegment grads, float invScale, long from, long count, double[] blockSums,
                                  int firstBlock) {
-        float[] acc = new float[SquareSums.ACCUMULATORS];
-        int max = 0;
-        long end = from + count;
-        int block = firstBlock;
-        for (long start = from; start < end; start += SquareSums.BLOCK, block++) {
-            long len = Math.min(SquareSums.BLOCK, end - start);
-            max = Math.max(max, unscaleBlock(grads, invScale, start, len, acc));
-            blockSums[block] = ScalarScalingKernel.sum(acc);
-        }
-        return max == FLOAT_EXPONENT;
+        return SquareSums.forEachBlock(from, count, blockSums, firstBlock,
+                (start, len, acc) -> unscaleBlock(grads, invScale, start, len, acc)) == FLOAT_EXPONENT;
     }
 
     @Override
     public boolean unscaleHalves(MemorySegment halves, Precision format, float invScale, long from, long count,
                                  double[] blockSums, int firstBlock) {
-        float[] acc = new float[SquareSums.ACCUMULATORS];
-        int max = 0;
-        long end = from + count;
-        int block = firstBlock;
         boolean fp16 = format == Precision.FP16;
-        for (long start = from; start < end; start += SquareSums.BLOCK, block++) {
-            long len = Math.min(SquareSums.BLOCK, end - start);
-            max = Math.max(max, unscaleHalvesBlock(halves, fp16, invScale, start, len, acc));
-            blockSums[block] = ScalarScalingKernel.sum(acc);
-        }
-        return max == FLOAT_EXPONENT;
+        return SquareSums.forEachBlock(from, count, blockSums, firstBlock,
+                (start, len, acc) -> unscaleHalvesBlock(halves, fp16, invScale, start, len, acc)) == FLOAT_EXPONENT;
     }
 
     /**

@@ -37,16 +37,8 @@ public final class ScalarScalingKernel implements ScalingKernel {
     @Override
     public boolean unscaleFloats(MemorySegment grads, float invScale, long from, long count, double[] blockSums,
                                  int firstBlock) {
-        float[] acc = new float[SquareSums.ACCUMULATORS];
-        int max = 0;
-        long end = from + count;
-        int block = firstBlock;
-        for (long start = from; start < end; start += SquareSums.BLOCK, block++) {
-            java.util.Arrays.fill(acc, 0f);
-            max = Math.max(max, unscaleBlock(grads, invScale, start, 0, Math.min(SquareSums.BLOCK, end - start), acc));
-            blockSums[block] = sum(acc);
-        }
-        return max == FLOAT_EXPONENT;
+        return SquareSums.forEachBlock(from, count, blockSums, firstBlock,
+                (start, len, acc) -> unscaleBlock(grads, invScale, start, 0, len, acc)) == FLOAT_EXPONENT;
     }
 
     /**
@@ -76,17 +68,9 @@ public final class ScalarScalingKernel implements ScalingKernel {
     @Override
     public boolean unscaleHalves(MemorySegment halves, Precision format, float invScale, long from, long count,
                                  double[] blockSums, int firstBlock) {
-        float[] acc = new float[SquareSums.ACCUMULATORS];
-        int max = 0;
-        long end = from + count;
-        int block = firstBlock;
-        for (long start = from; start < end; start += SquareSums.BLOCK, block++) {
-            java.util.Arrays.fill(acc, 0f);
-            max = Math.max(max, unscaleHalvesBlock(halves, format == Precision.FP16, invScale, start, 0,
-                    Math.min(SquareSums.BLOCK, end - start), acc));
-            blockSums[block] = sum(acc);
-        }
-        return max == FLOAT_EXPONENT;
+        boolean fp16 = format == Precision.FP16;
+        return SquareSums.forEachBlock(from, count, blockSums, firstBlock,
+                (start, len, acc) -> unscaleHalvesBlock(halves, fp16, invScale, start, 0, len, acc)) == FLOAT_EXPONENT;
     }
 
     /** Elements {@code [j0, len)} of the 16-bit block at {@code start}, as {@link #unscaleBlock} but read-only. */
@@ -95,7 +79,7 @@ public final class ScalarScalingKernel implements ScalingKernel {
         int max = 0;
         for (int j = j0; j < len; j++) {
             short h = halves.getAtIndex(S, start + j);
-            float g = fp16 ? Float.float16ToFloat(h) : Float.intBitsToFloat(h << 16);
+            float g = fp16 ? HalfScalars.decode(h) : BFloat16Scalars.decode(h);
             max = Math.max(max, Float.floatToRawIntBits(g) & FLOAT_EXPONENT);
             float u = g * invScale;
             int k = j % SquareSums.ACCUMULATORS;
@@ -104,12 +88,4 @@ public final class ScalarScalingKernel implements ScalingKernel {
         return max;
     }
 
-    /** The accumulators added in double, in order. */
-    public static double sum(float[] acc) {
-        double s = 0;
-        for (float a : acc) {
-            s += a;
-        }
-        return s;
-    }
 }
