@@ -1,5 +1,6 @@
 package dev.adamant.zero.comm;
 
+import dev.adamant.fp16.BFloat16;
 import dev.adamant.fp16.Precision;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -7,7 +8,8 @@ import java.lang.foreign.ValueLayout;
 /**
  * The elementwise reduction every reducing collective runs: {@code out[i] = in0[i] op in1[i] op ...},
  * folded left to right in rank order, in fp32. Half-precision inputs are widened exactly, the sum
- * is kept in float across all ranks, and only the final value is narrowed, with round-to-nearest-even.
+ * is kept in float across all ranks, and only the final value is narrowed, with round-to-nearest-even
+ * ({@link Float#floatToFloat16}, {@link BFloat16#fromFloat}: a NaN becomes a quiet NaN, sign kept).
  *
  * <p>One instance per rank: it owns three small scratch arrays. The loop works on blocks of
  * {@value #BLOCK} elements: each input's block is bulk-copied into a float array, then folded into
@@ -25,18 +27,6 @@ final class Reduction {
     static final int BLOCK = 2048;
     private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED;
     private static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED;
-
-    // bfloat16 is the top half of a binary32.
-    private static final int BF16_SHIFT = 16;
-    private static final int BF16_SIGN = 0x8000;
-    /** The canonical quiet NaN's exponent and top fraction bit; a NaN narrows to this, sign kept. */
-    private static final int BF16_QUIET_NAN = 0x7FC0;
-    /** Half an ulp of the dropped 16 bits, less one: ties go to the even neighbour through the kept lsb. */
-    private static final int BF16_ROUND_HALF_MINUS_ONE = 0x7FFF;
-
-    private static final int FP32_ABS = 0x7FFF_FFFF;
-    /** The binary32 infinity's bits: magnitudes above it are NaNs. */
-    private static final int FP32_INFINITY = 0x7F80_0000;
 
     private final float[] acc = new float[BLOCK];
     private final float[] next = new float[BLOCK];
@@ -92,7 +82,7 @@ final class Reduction {
             case BF16 -> {
                 MemorySegment.copy(in, SHORT, start * Short.BYTES, halves, 0, len);
                 for (int i = 0; i < len; i++) {
-                    dst[i] = bf16ToFloat(halves[i]);
+                    dst[i] = BFloat16.toFloat(halves[i]);
                 }
             }
         }
@@ -109,29 +99,10 @@ final class Reduction {
             }
             case BF16 -> {
                 for (int i = 0; i < len; i++) {
-                    halves[i] = floatToBf16(src[i]);
+                    halves[i] = BFloat16.fromFloat(src[i]);
                 }
                 MemorySegment.copy(halves, 0, out, SHORT, start * Short.BYTES, len);
             }
         }
-    }
-
-    /** Widens a bfloat16 exactly: its bits are the top half of the binary32. */
-    static float bf16ToFloat(short bits) {
-        return Float.intBitsToFloat(bits << BF16_SHIFT);
-    }
-
-    /**
-     * Narrows to bfloat16 with round-to-nearest-even. Overflow rounds to infinity, as IEEE does;
-     * subnormals round like any other value; a NaN becomes the quiet NaN {@code 0x7FC0} with its
-     * sign kept (the payload is dropped). Private to this package: the fp16 module's codecs are the
-     * public ones.
-     */
-    static short floatToBf16(float value) {
-        int bits = Float.floatToRawIntBits(value);
-        int rounded = (bits + BF16_ROUND_HALF_MINUS_ONE + ((bits >> BF16_SHIFT) & 1)) >>> BF16_SHIFT;
-        int quietNan = ((bits >>> BF16_SHIFT) & BF16_SIGN) | BF16_QUIET_NAN;
-        // A select rather than an early return, so that C2 can vectorize the narrowing loop.
-        return (short) ((bits & FP32_ABS) > FP32_INFINITY ? quietNan : rounded);
     }
 }

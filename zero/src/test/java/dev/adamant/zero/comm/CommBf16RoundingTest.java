@@ -2,15 +2,16 @@ package dev.adamant.zero.comm;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import dev.adamant.fp16.BFloat16;
 import dev.adamant.fp16.Precision;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
-/** The package's private bfloat16 narrowing against a search over all bfloat16 values ({@link Reference#encode}). */
+/** The bfloat16 narrowing the reductions use ({@link BFloat16#fromFloat}) against a search over all bfloat16 values ({@link Reference#encode}). */
 class CommBf16RoundingTest {
 
     private static void check(float f) {
-        short got = Reduction.floatToBf16(f);
+        short got = BFloat16.fromFloat(f);
         int want = Reference.encode(Precision.BF16, f);
         assertEquals(Integer.toHexString(want), Integer.toHexString(got & 0xFFFF),
                 "bf16 of " + f + " (0x" + Integer.toHexString(Float.floatToRawIntBits(f)) + ")");
@@ -24,8 +25,8 @@ class CommBf16RoundingTest {
             if (Float.isNaN(f)) {
                 continue;
             }
-            assertEquals(b, Reduction.floatToBf16(f) & 0xFFFF, "round trip of 0x" + Integer.toHexString(b));
-            assertEquals(bits, Float.floatToRawIntBits(Reduction.bf16ToFloat((short) b)));
+            assertEquals(b, BFloat16.fromFloat(f) & 0xFFFF, "round trip of 0x" + Integer.toHexString(b));
+            assertEquals(bits, Float.floatToRawIntBits(BFloat16.toFloat((short) b)));
             if ((b & 0x7FFF) < 0x7F80) { // finite: the midpoint to the next one up, and either side of it
                 check(Float.intBitsToFloat(bits | 0x8000));
                 check(Float.intBitsToFloat(bits | 0x7FFF));
@@ -44,15 +45,15 @@ class CommBf16RoundingTest {
                 check(f);
             }
         }
-        assertEquals(0x7F80, Reduction.floatToBf16(Float.MAX_VALUE) & 0xFFFF);
-        assertEquals(0xFF80, Reduction.floatToBf16(-Float.MAX_VALUE) & 0xFFFF);
-        assertEquals(0x7F7F, Reduction.floatToBf16(Float.intBitsToFloat(0x7F7F7FFF)) & 0xFFFF);
-        assertEquals(0x7FC0, Reduction.floatToBf16(Float.NaN) & 0xFFFF);
-        assertEquals(0x7FC0, Reduction.floatToBf16(Float.intBitsToFloat(0x7F800001)) & 0xFFFF, "signalling NaN quietened");
-        assertEquals(0xFFC0, Reduction.floatToBf16(Float.intBitsToFloat(0xFFFFFFFF)) & 0xFFFF, "sign kept");
-        assertEquals(0x8000, Reduction.floatToBf16(-0f) & 0xFFFF);
-        assertEquals(0x0001, Reduction.floatToBf16(Float.MIN_VALUE * 65536) & 0xFFFF);
-        assertEquals(0x0000, Reduction.floatToBf16(Float.MIN_VALUE) & 0xFFFF);
+        assertEquals(0x7F80, BFloat16.fromFloat(Float.MAX_VALUE) & 0xFFFF);
+        assertEquals(0xFF80, BFloat16.fromFloat(-Float.MAX_VALUE) & 0xFFFF);
+        assertEquals(0x7F7F, BFloat16.fromFloat(Float.intBitsToFloat(0x7F7F7FFF)) & 0xFFFF);
+        assertEquals(0x7FC0, BFloat16.fromFloat(Float.NaN) & 0xFFFF);
+        assertEquals(0x7FC0, BFloat16.fromFloat(Float.intBitsToFloat(0x7F800001)) & 0xFFFF, "signalling NaN quietened");
+        assertEquals(0xFFC0, BFloat16.fromFloat(Float.intBitsToFloat(0xFFFFFFFF)) & 0xFFFF, "sign kept");
+        assertEquals(0x8000, BFloat16.fromFloat(-0f) & 0xFFFF);
+        assertEquals(0x0001, BFloat16.fromFloat(Float.MIN_VALUE * 65536) & 0xFFFF);
+        assertEquals(0x0000, BFloat16.fromFloat(Float.MIN_VALUE) & 0xFFFF);
     }
 
     /** The test's own fp16 reference agrees with the JDK's binary16 conversion, so it can judge the sums. */
