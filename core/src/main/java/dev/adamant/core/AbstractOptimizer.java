@@ -60,14 +60,7 @@ abstract class AbstractOptimizer implements Optimizer {
         Segments.checkFloats("params", params, size, true);
         Segments.checkFloats("grads", grads, size, false);
         Segments.checkDisjoint("params", params, "grads", grads);
-        Objects.requireNonNull(executor, "executor");
-        if (parallelism < 1) {
-            throw new IllegalArgumentException("parallelism: expected >= 1, got " + parallelism);
-        }
-        if (Chunks.count(size, parallelism) > 1) {
-            Segments.checkShared("params", params);
-            Segments.checkShared("grads", grads);
-        }
+        Chunks.checkSplit(size, parallelism, Buffers.FLOATS_PER_LINE, executor, params, grads);
         StepKernel kernel = prepare(steps + 1);
         Chunks.run(size, parallelism, executor, (from, count) -> kernel.run(
                 params.asSlice(from * Float.BYTES, count * Float.BYTES),

@@ -4,6 +4,7 @@ import dev.adamant.core.AdamConfig;
 import dev.adamant.fp16.Precision;
 import dev.adamant.fp16.Rounding;
 import dev.adamant.fp16.scaling.DynamicLossScaler;
+import dev.adamant.fp16.scaling.Gradients;
 import java.util.Objects;
 import java.util.function.Supplier;
 
@@ -96,10 +97,7 @@ public final class ZeroConfig {
 
         /** Clip the global gradient norm to this (0: no clipping). */
         public Builder maxGradNorm(double maxGradNorm) {
-            if (!(maxGradNorm >= 0 && maxGradNorm < Double.POSITIVE_INFINITY)) {
-                throw new IllegalArgumentException("maxGradNorm: expected a finite value >= 0, got " + maxGradNorm);
-            }
-            this.maxGradNorm = maxGradNorm;
+            this.maxGradNorm = Gradients.checkMaxGradNorm(maxGradNorm);
             return this;
         }
 

@@ -1,6 +1,9 @@
 package dev.adamant.core.kernel;
 
 import dev.adamant.core.memory.Buffers;
+import dev.adamant.core.memory.Segments;
+import java.lang.foreign.MemorySegment;
+import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
@@ -33,8 +36,30 @@ public final class Chunks {
 
     /** How many chunks {@link #run} makes of {@code count} floats: 1 means the caller does it all. */
     public static int count(long count, int parallelism) {
-        long perChunk = perChunk(count, parallelism, Buffers.FLOATS_PER_LINE);
+        return count(count, parallelism, Buffers.FLOATS_PER_LINE);
+    }
+
+    /** How many chunks {@link #run(long, int, long, Executor, Body)} makes with chunks aligned to {@code alignment}. */
+    public static int count(long count, int parallelism, long alignment) {
+        long perChunk = perChunk(count, parallelism, alignment);
         return (int) Math.max(1, (count + perChunk - 1) / perChunk);
+    }
+
+    /**
+     * The checks of a public step that may be split: {@code executor} non-null, {@code parallelism >=
+     * 1}, and, when the step will run on several threads, {@code params} and {@code grads} accessible
+     * from any thread. Throws naming the argument; changes nothing.
+     */
+    public static void checkSplit(long count, int parallelism, long alignment, Executor executor,
+                                  MemorySegment params, MemorySegment grads) {
+        Objects.requireNonNull(executor, "executor");
+        if (parallelism < 1) {
+            throw new IllegalArgumentException("parallelism: expected >= 1, got " + parallelism);
+        }
+        if (count(count, parallelism, alignment) > 1) {
+            Segments.checkShared("params", params);
+            Segments.checkShared("grads", grads);
+        }
     }
 
     /**
@@ -53,7 +78,7 @@ public final class Chunks {
      */
     public static void run(long count, int parallelism, long alignment, Executor executor, Body body) {
         long perChunk = perChunk(count, parallelism, alignment);
-        int chunks = (int) Math.max(1, (count + perChunk - 1) / perChunk);
+        int chunks = count(count, parallelism, alignment);
         if (chunks == 1) {
             body.run(0, count);
             return;

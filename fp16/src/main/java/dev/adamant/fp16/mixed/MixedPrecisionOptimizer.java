@@ -286,14 +286,7 @@ public final class MixedPrecisionOptimizer implements AutoCloseable {
         check16("params", params, true);
         check16("grads", grads, false);
         Segments.checkDisjoint("params", params, "grads", grads);
-        Objects.requireNonNull(executor, "executor");
-        if (parallelism < 1) {
-            throw new IllegalArgumentException("parallelism: expected >= 1, got " + parallelism);
-        }
-        if (Chunks.count(n, parallelism) > 1) {
-            Segments.checkShared("params", params);
-            Segments.checkShared("grads", grads);
-        }
+        Chunks.checkSplit(n, parallelism, TILE, executor, params, grads);
     }
 
     /** A buffer of exactly {@link #size()} 16-bit values: a float buffer of n floats is refused by its size. */
@@ -359,10 +352,7 @@ public final class MixedPrecisionOptimizer implements AutoCloseable {
 
         /** Clip the unscaled gradients to this global L2 norm (PyTorch's clip_grad_norm_); 0 turns clipping off. */
         public Builder maxGradNorm(double maxGradNorm) {
-            if (!(maxGradNorm >= 0 && maxGradNorm < Double.POSITIVE_INFINITY)) {
-                throw new IllegalArgumentException("maxGradNorm: expected a finite value >= 0, got " + maxGradNorm);
-            }
-            this.maxGradNorm = maxGradNorm;
+            this.maxGradNorm = Gradients.checkMaxGradNorm(maxGradNorm);
             return this;
         }
 

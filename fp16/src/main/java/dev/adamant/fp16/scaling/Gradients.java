@@ -56,6 +56,14 @@ public final class Gradients {
         return new GradientStats(nonFinite, SquareSums.total(blocks));
     }
 
+    /** Refuses a clipping norm that is not finite and {@code >= 0} (0: no clipping); returns it. */
+    public static double checkMaxGradNorm(double maxGradNorm) {
+        if (!(maxGradNorm >= 0 && maxGradNorm < Double.POSITIVE_INFINITY)) {
+            throw new IllegalArgumentException("maxGradNorm: expected a finite value >= 0, got " + maxGradNorm);
+        }
+        return maxGradNorm;
+    }
+
     /** Refuses a loss scale that is not finite and positive. */
     public static void checkScale(float scale) {
         if (!(scale > 0 && scale < Float.POSITIVE_INFINITY)) {
