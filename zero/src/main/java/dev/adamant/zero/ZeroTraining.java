@@ -2,6 +2,7 @@ package dev.adamant.zero;
 
 import dev.adamant.zero.MemoryLedger.Purpose;
 import dev.adamant.zero.comm.CommStats;
+import dev.adamant.zero.comm.Communicator;
 import dev.adamant.zero.comm.InProcessGroup;
 import dev.adamant.zero.model.Mlp;
 import dev.adamant.zero.model.Teacher;
@@ -11,7 +12,6 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -68,64 +68,107 @@ public final class ZeroTraining {
     public record Result(List<StepResult> history, List<Map<Purpose, Long>> ledgers, List<Long> peaks,
                          List<CommStats> traffic, double secondsPerStep, FlatLayout layout, short[] finalParams) {}
 
+    /**
+     * One rank's part of a run over any {@link Communicator} (one process of an MPI job, say): the
+     * same training as {@link #run}, for rank {@code comm.rank()}.
+     *
+     * @param history this rank's view of every step (the loss and the scale are the same on every rank)
+     * @param ledger this device's bytes by purpose at the end
+     * @param peak this device's peak bytes, all purposes
+     * @param traffic this device's communication over the whole run
+     * @param secondsPerStep wall time per step, averaged after the first
+     * @param layout the flat layout
+     * @param finalParams all 16-bit parameters at the end (padded layout), gathered on every rank
+     */
+    public record RankResult(List<StepResult> history, Map<Purpose, Long> ledger, long peak, CommStats traffic,
+                             double secondsPerStep, FlatLayout layout, short[] finalParams) {}
+
     /** Runs the training; {@code onStep} sees rank 0's result of every step, on rank 0's thread. */
     public static Result run(Options o, Consumer<StepResult> onStep) {
         int n = o.devices();
+        RankResult[] results = new RankResult[n];
+        try (Arena arena = Arena.ofShared()) {
+            Setup setup = new Setup(o, arena);
+            InProcessGroup.create(n, o.timeout()).run(comm ->
+                    results[comm.rank()] = train(o, setup, comm, comm.rank() == 0 ? onStep : r -> { }));
+        }
+        List<Map<Purpose, Long>> ledgers = new ArrayList<>();
+        List<Long> peaks = new ArrayList<>();
+        List<CommStats> traffic = new ArrayList<>();
+        for (RankResult r : results) {
+            ledgers.add(r.ledger());
+            peaks.add(r.peak());
+            traffic.add(r.traffic());
+        }
+        RankResult first = results[0];
+        return new Result(first.history(), List.copyOf(ledgers), List.copyOf(peaks), List.copyOf(traffic),
+                first.secondsPerStep(), first.layout(), first.finalParams());
+    }
+
+    /**
+     * Runs rank {@code comm.rank()} of the training, on the calling thread; {@code onStep} sees every
+     * step's result on this rank.
+     *
+     * @throws IllegalArgumentException if {@code o.devices()} is not {@code comm.size()}
+     */
+    public static RankResult runRank(Options o, Communicator comm, Consumer<StepResult> onStep) {
+        Objects.requireNonNull(comm, "comm");
+        Objects.requireNonNull(onStep, "onStep");
+        if (o.devices() != comm.size()) {
+            throw new IllegalArgumentException("o.devices: expected the communicator's " + comm.size()
+                    + " ranks, got " + o.devices());
+        }
+        try (Arena arena = Arena.ofShared()) {
+            return train(o, new Setup(o, arena), comm, onStep);
+        }
+    }
+
+    /** What every rank derives alike from the options: the layout, the initial parameters, the teacher. */
+    private record Setup(FlatLayout layout, MemorySegment initial, Teacher teacher) {
+        Setup(Options o, Arena arena) {
+            this(layoutOf(o), arena, o);
+        }
+
+        private Setup(FlatLayout layout, Arena arena, Options o) {
+            // The teacher never takes the student's seed: it would start at the answer.
+            this(layout, paddedInitial(arena, o.widths(), layout, o.seed()), new Teacher(o.widths(), o.seed() + 1_000_003));
+        }
+
+        private static FlatLayout layoutOf(Options o) {
+            try (Mlp probe = new Mlp(o.widths(), o.config().precision(), 1)) {
+                return FlatLayout.of(probe.tensorSizes(), o.devices());
+            }
+        }
+    }
+
+    private static RankResult train(Options o, Setup setup, Communicator comm, Consumer<StepResult> onStep) {
         int[] widths = o.widths().clone();
         int in = widths[0], out = widths[widths.length - 1];
-        List<StepResult> history = Collections.synchronizedList(new ArrayList<>());
-        Map<Purpose, Long>[] ledgers = newMaps(n);
-        long[] peaks = new long[n];
-        CommStats[] traffic = new CommStats[n];
-        double[] seconds = new double[1];
-        short[][] finalParams = new short[1][];
-        FlatLayout[] layoutHolder = new FlatLayout[1];
-        try (Arena arena = Arena.ofShared()) {
-            Mlp probe = new Mlp(widths, o.config().precision(), 1);
-            FlatLayout layout = FlatLayout.of(probe.tensorSizes(), n);
-            probe.close();
-            layoutHolder[0] = layout;
-            MemorySegment initial = paddedInitial(arena, widths, layout, o.seed());
-            Teacher teacher = new Teacher(widths, o.seed() + 1_000_003);   // never the student seed: it would start at the answer
-            InProcessGroup.create(n, o.timeout()).run(comm -> {
-                int rank = comm.rank();
-                try (Arena local = Arena.ofShared();
-                     Mlp model = new Mlp(widths, o.config().precision(), o.microBatch());
-                     ZeroDevice device = new ZeroDevice(o.config(), layout, comm, initial)) {
-                    MemorySegment inputs = local.allocate((long) o.microBatch() * in * Float.BYTES, 64);
-                    MemorySegment targets = local.allocate((long) o.microBatch() * out * Float.BYTES, 64);
-                    comm.resetStats();
-                    long start = 0;
-                    for (int s = 0; s < o.steps(); s++) {
-                        if (s == 1) {
-                            start = System.nanoTime();
-                        }
-                        StepResult r = step(s, rank, teacher, model, device, inputs, targets, o.microBatch());
-                        if (rank == 0) {
-                            history.add(r);
-                            onStep.accept(r);
-                        }
-                    }
-                    traffic[rank] = comm.stats();
-                    ledgers[rank] = device.ledger().snapshot();
-                    peaks[rank] = device.ledger().peakTotal();
-                    if (rank == 0 && o.steps() > 1) {
-                        seconds[0] = (System.nanoTime() - start) / 1e9 / (o.steps() - 1);
-                    }
-                    MemorySegment all = local.allocate(layout.paddedSize() * o.config().precision().bytes());
-                    device.gatherParams(all);
-                    if (rank == 0) {
-                        finalParams[0] = all.toArray(ValueLayout.JAVA_SHORT_UNALIGNED);
-                    }
+        int rank = comm.rank();
+        FlatLayout layout = setup.layout();
+        List<StepResult> history = new ArrayList<>();
+        try (Arena local = Arena.ofShared();
+             Mlp model = new Mlp(widths, o.config().precision(), o.microBatch());
+             ZeroDevice device = new ZeroDevice(o.config(), layout, comm, setup.initial())) {
+            MemorySegment inputs = local.allocate((long) o.microBatch() * in * Float.BYTES, 64);
+            MemorySegment targets = local.allocate((long) o.microBatch() * out * Float.BYTES, 64);
+            comm.resetStats();
+            long start = 0;
+            for (int s = 0; s < o.steps(); s++) {
+                if (s == 1) {
+                    start = System.nanoTime();
                 }
-            });
+                StepResult r = step(s, rank, setup.teacher(), model, device, inputs, targets, o.microBatch());
+                history.add(r);
+                onStep.accept(r);
+            }
+            CommStats traffic = comm.stats();
+            double seconds = o.steps() > 1 ? (System.nanoTime() - start) / 1e9 / (o.steps() - 1) : 0;
+            MemorySegment all = local.allocate(layout.paddedSize() * o.config().precision().bytes());
+            device.gatherParams(all);
+            return new RankResult(List.copyOf(history), device.ledger().snapshot(), device.ledger().peakTotal(), traffic,
+                    seconds, layout, all.toArray(ValueLayout.JAVA_SHORT_UNALIGNED));
         }
-        List<Long> peakList = new ArrayList<>();
-        for (long p : peaks) {
-            peakList.add(p);
-        }
-        return new Result(List.copyOf(history), List.of(ledgers), peakList, List.of(traffic), seconds[0],
-                layoutHolder[0], finalParams[0]);
     }
 
     /**
@@ -154,10 +197,5 @@ public final class ZeroTraining {
             from += t.count();
         }
         return padded;
-    }
-
-    @SuppressWarnings("unchecked")
-    private static Map<Purpose, Long>[] newMaps(int n) {
-        return (Map<Purpose, Long>[]) new Map<?, ?>[n];
     }
 }

@@ -19,15 +19,41 @@ final class CommChecks {
      * and holds whole elements of {@code precision}; returns its element count.
      */
     static long elements(String name, MemorySegment segment, Precision precision, boolean writable) {
-        Objects.requireNonNull(segment, name);
-        if (!segment.scope().isAlive()) {
-            throw new IllegalArgumentException(name + ": the segment's arena is closed");
-        }
+        open(name, segment);
         if (!segment.isAccessibleBy(OTHER_THREAD)) {
             throw new IllegalArgumentException(name + ": the other ranks' threads read or write this segment,"
                     + " so it must be accessible from every thread (from Arena.ofShared(), ofAuto() or global(),"
                     + " or a heap array); this one is confined to its owner thread");
         }
+        return wholeElements(name, segment, precision, writable);
+    }
+
+    /**
+     * Checks that {@code segment} is non-null, open, native (MPI reads and writes it by address),
+     * accessible from this thread, writable if asked, and holds whole elements of {@code precision};
+     * returns its element count.
+     */
+    static long nativeElements(String name, MemorySegment segment, Precision precision, boolean writable) {
+        open(name, segment);
+        if (!segment.isNative()) {
+            throw new IllegalArgumentException(name + ": expected a native segment (MPI reads and writes memory by"
+                    + " address: allocate it from an Arena), got a heap segment");
+        }
+        if (!segment.isAccessibleBy(Thread.currentThread())) {
+            throw new IllegalArgumentException(name + ": the segment is confined to another thread than the caller "
+                    + Thread.currentThread().getName());
+        }
+        return wholeElements(name, segment, precision, writable);
+    }
+
+    private static void open(String name, MemorySegment segment) {
+        Objects.requireNonNull(segment, name);
+        if (!segment.scope().isAlive()) {
+            throw new IllegalArgumentException(name + ": the segment's arena is closed");
+        }
+    }
+
+    private static long wholeElements(String name, MemorySegment segment, Precision precision, boolean writable) {
         if (writable && segment.isReadOnly()) {
             throw new IllegalArgumentException(name + ": expected a writable segment, got a read-only one");
         }

@@ -47,8 +47,7 @@ final class InProcessCommunicator implements Communicator {
             }
             reduction.reduce(inputs, recv, p, precision, ReduceOp.SUM);
             rendezvous.await(rank, call, false, 1, 2);
-            long bytes = RingVolume.scatterOrGather(size, p) * precision.bytes();
-            stats.record(Collective.REDUCE_SCATTER, bytes, bytes);
+            stats.scatterOrGather(Collective.REDUCE_SCATTER, size, p, precision.bytes());
         });
     }
 
@@ -77,8 +76,7 @@ final class InProcessCommunicator implements Communicator {
                 reduction.reduce(inputs, recv, count, precision, ReduceOp.SUM);
             }
             rendezvous.await(rank, call, false, 1, 2);
-            long bytes = count * precision.bytes();
-            stats.record(Collective.REDUCE, isRoot ? 0 : bytes, isRoot ? (size - 1) * bytes : 0);
+            stats.reduce(size, isRoot, count, precision.bytes());
         });
     }
 
@@ -114,8 +112,7 @@ final class InProcessCommunicator implements Communicator {
                 }
             }
             rendezvous.await(rank, call, false, 1, 2);
-            long bytes = RingVolume.scatterOrGather(size, p) * precision.bytes();
-            stats.record(Collective.ALL_GATHER, bytes, bytes);
+            stats.scatterOrGather(Collective.ALL_GATHER, size, p, precision.bytes());
         });
     }
 
@@ -147,8 +144,7 @@ final class InProcessCommunicator implements Communicator {
                 }
             }
             rendezvous.await(rank, call, false, 2, 3);
-            stats.record(Collective.ALL_REDUCE, RingVolume.allReduceSent(size, rank, total) * b,
-                    RingVolume.allReduceReceived(size, rank, total) * b);
+            stats.allReduce(size, rank, total, b);
         });
     }
 
@@ -167,9 +163,7 @@ final class InProcessCommunicator implements Communicator {
                 MemorySegment.copy(calls[root].read(), 0, buffer, 0, buffer.byteSize());
             }
             rendezvous.await(rank, call, false, 1, 2);
-            int b = precision.bytes();
-            stats.record(Collective.BROADCAST, RingVolume.broadcastSent(size, rank, root, total) * b,
-                    RingVolume.broadcastReceived(rank, root, total) * b);
+            stats.broadcast(size, rank, root, total, precision.bytes());
         });
     }
 
@@ -193,8 +187,7 @@ final class InProcessCommunicator implements Communicator {
                 max = Math.max(max, calls[k].floatValue());
             }
             result[0] = max;
-            long bytes = RingVolume.scatterOrGather(size, Float.BYTES);
-            stats.record(Collective.ALL_REDUCE_MAX, bytes, bytes);
+            stats.scatterOrGather(Collective.ALL_REDUCE_MAX, size, 1, Float.BYTES);
         });
         return result[0];
     }
@@ -210,8 +203,7 @@ final class InProcessCommunicator implements Communicator {
                 any |= c.boolValue();
             }
             result[0] = any;
-            long bytes = RingVolume.scatterOrGather(size, 1);
-            stats.record(Collective.ANY_TRUE, bytes, bytes);
+            stats.scatterOrGather(Collective.ANY_TRUE, size, 1, 1);
         });
         return result[0];
     }
@@ -228,8 +220,7 @@ final class InProcessCommunicator implements Communicator {
             for (int k = 0; k < size; k++) {
                 System.arraycopy(calls[k].doubles(), 0, all, k * mine.length, mine.length);
             }
-            long bytes = RingVolume.scatterOrGather(size, (long) mine.length * Double.BYTES);
-            stats.record(Collective.ALL_GATHER_DOUBLES, bytes, bytes);
+            stats.scatterOrGather(Collective.ALL_GATHER_DOUBLES, size, mine.length, Double.BYTES);
         });
         return all;
     }

@@ -19,6 +19,30 @@ final class StatsRecorder {
         received.addAndGet(i, bytesReceived);
     }
 
+    /** A reduce-scatter or all-gather of {@code perRank} elements of {@code bytes} bytes each, per the ring model. */
+    void scatterOrGather(Collective kind, int size, long perRank, int bytes) {
+        long b = RingVolume.scatterOrGather(size, perRank) * bytes;
+        record(kind, b, b);
+    }
+
+    /** A reduce of {@code count} elements to {@code root}: each non-root sends its buffer, the root receives N-1. */
+    void reduce(int size, boolean isRoot, long count, int bytes) {
+        long b = count * bytes;
+        record(Collective.REDUCE, isRoot ? 0 : b, isRoot ? (size - 1) * b : 0);
+    }
+
+    /** An all-reduce of {@code total} elements on {@code rank}, per the ring model. */
+    void allReduce(int size, int rank, long total, int bytes) {
+        record(Collective.ALL_REDUCE, RingVolume.allReduceSent(size, rank, total) * bytes,
+                RingVolume.allReduceReceived(size, rank, total) * bytes);
+    }
+
+    /** A broadcast of {@code total} elements from {@code root}, per the chain model. */
+    void broadcast(int size, int rank, int root, long total, int bytes) {
+        record(Collective.BROADCAST, RingVolume.broadcastSent(size, rank, root, total) * bytes,
+                RingVolume.broadcastReceived(rank, root, total) * bytes);
+    }
+
     CommStats snapshot() {
         long[] c = new long[KINDS], s = new long[KINDS], r = new long[KINDS];
         for (int i = 0; i < KINDS; i++) {
