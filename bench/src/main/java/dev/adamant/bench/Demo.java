@@ -89,6 +89,10 @@ public final class Demo {
         if (o.mixed) {
             MixedPrecisionDemo.run(o.n, o.steps, out);
         }
+        if (o.zero != null && o.zero.mpi()) {
+            ZeroDemo.run(o.zero, out);   // prints on rank 0 only, "done" included
+            return;
+        }
         if (o.zero != null) {
             ZeroDemo.run(o.zero, out);
         }
@@ -190,6 +194,7 @@ public final class Demo {
         Precision precision = Precision.FP16;
         long seed = 42;
         Path png = null;
+        boolean mpi = false, devicesGiven = false, partGiven = false;
         for (int i = 0; i < args.length; i++) {
             String arg = args[i], value = null;
             int eq = arg.indexOf('=');
@@ -202,7 +207,7 @@ public final class Demo {
                 return null;
             }
             if (!List.of("--n", "--kernel-steps", "--threads", "--part", "--stage", "--devices", "--precision",
-                    "--steps", "--width", "--micro-batch", "--seed", "--png").contains(arg)) {
+                    "--steps", "--width", "--micro-batch", "--seed", "--png", "--backend").contains(arg)) {
                 fail("unknown option \"" + args[i] + "\"");
             }
             if (value == null) {
@@ -216,7 +221,16 @@ public final class Demo {
                 case "--kernel-steps" -> kernelSteps = (int) positive(arg, value, Integer.MAX_VALUE);
                 case "--threads" -> threads = (int) positive(arg, value, 1024);
                 case "--stage" -> stage = (int) between(arg, value, 0, 3);
-                case "--devices" -> devices = (int) positive(arg, value, 64);
+                case "--devices" -> {
+                    devices = (int) positive(arg, value, 64);
+                    devicesGiven = true;
+                }
+                case "--backend" -> {
+                    if (!List.of("threads", "mpi").contains(value)) {
+                        fail("--backend: expected threads or mpi, got \"" + value + "\"");
+                    }
+                    mpi = value.equals("mpi");
+                }
                 case "--steps" -> steps = (int) positive(arg, value, 1_000_000);
                 case "--width" -> width = (int) positive(arg, value, 4096);
                 case "--micro-batch" -> microBatch = (int) positive(arg, value, 65536);
@@ -235,12 +249,20 @@ public final class Demo {
                         fail("--part: expected all, kernels, mixed or zero, got \"" + value + "\"");
                     }
                     part = value;
+                    partGiven = true;
                 }
             }
         }
+        if (mpi) {
+            if (partGiven && !part.equals("zero")) {
+                fail("--backend mpi runs the zero part only, got --part " + part);
+            }
+            part = "zero";
+        }
         boolean all = part.equals("all");
         ZeroDemo.Options zero = all || part.equals("zero")
-                ? new ZeroDemo.Options(stage, devices, precision, steps, width, microBatch, 3e-3, seed, png) : null;
+                ? new ZeroDemo.Options(stage, devices, precision, steps, width, microBatch, 3e-3, seed, png, mpi,
+                        devicesGiven) : null;
         return new Options(n, kernelSteps, threads, all || part.equals("kernels"), all || part.equals("mixed"), zero);
     }
 
@@ -286,7 +308,9 @@ public final class Demo {
         out.println("  --part P         all (default), kernels, mixed or zero");
         out.println(" the ZeRO training run:");
         out.println("  --stage S        ZeRO stage 0-3 (default 2)");
-        out.println("  --devices N      devices, one thread each (default 2)");
+        out.println("  --devices N      devices, one thread each (default 2; with --backend mpi: the processes)");
+        out.println("  --backend B      threads (default): devices are threads of this JVM; mpi: one device per");
+        out.println("                   process of an MPI job, mpirun -np N java ... Demo --backend mpi (zero part only)");
         out.println("  --precision F    fp16 (default) or bf16");
         out.println("  --steps K        training steps (default 400)");
         out.println("  --width W        hidden layer width of the MLP {32, W, W, 8} (default 128)");

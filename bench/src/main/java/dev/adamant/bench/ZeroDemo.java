@@ -12,6 +12,7 @@ import dev.adamant.zero.ZeroStage;
 import dev.adamant.zero.ZeroTraining;
 import dev.adamant.zero.comm.CommStats;
 import dev.adamant.zero.comm.InProcessGroup;
+import dev.adamant.zero.comm.MpiCommunicator;
 import dev.adamant.zero.model.Mlp;
 import dev.adamant.zero.partition.FlatLayout;
 import java.awt.BasicStroke;
@@ -21,6 +22,7 @@ import java.awt.Graphics2D;
 import java.awt.RenderingHints;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.io.PrintStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -31,6 +33,9 @@ import java.util.EnumMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.Consumer;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 import javax.imageio.ImageIO;
 
 /**
@@ -43,20 +48,99 @@ import javax.imageio.ImageIO;
 final class ZeroDemo {
     private ZeroDemo() {}
 
-    /** The ZeRO part's options. */
+    /**
+     * The ZeRO part's options.
+     *
+     * @param mpi whether the devices are the processes of an MPI job (one rank each) rather than threads
+     * @param devicesGiven whether {@code devices} came from the command line (with MPI it must then
+     *     match the number of processes)
+     */
     record Options(int stage, int devices, Precision precision, int steps, int width, int microBatch, double lr,
-                   long seed, Path png) {}
+                   long seed, Path png, boolean mpi, boolean devicesGiven) {
+        Options withDevices(int n) {
+            return new Options(stage, n, precision, steps, width, microBatch, lr, seed, png, mpi, devicesGiven);
+        }
+    }
 
     static void run(Options o, PrintStream out) {
-        int[] widths = {32, o.width(), o.width(), 8};
-        ZeroConfig config = config(o, ZeroStage.of(o.stage()));
-        out.printf(Locale.ROOT, "%nZeRO stage %d on %d devices (threads): MLP %s, %s parameters and gradients,"
+        if (o.mpi()) {
+            runMpi(o, out);
+            return;
+        }
+        header(o, out, "threads");
+        ZeroTraining.Result result = ZeroTraining.run(trainingOptions(o), progress(o, out));
+        out.println();
+        report(o, out, result.history(), result.ledgers(), result.traffic().get(0), result.secondsPerStep(),
+                result.layout());
+    }
+
+    /**
+     * One rank of {@code mpirun -np N ... Demo --backend mpi}: the same training with this process as
+     * device {@code rank}; rank 0 prints the progress and the tables, the others print nothing (their
+     * logs too are held back to warnings), and each rank's memory comes to rank 0 for the table.
+     */
+    private static void runMpi(Options given, PrintStream out) {
+        long start = System.nanoTime();
+        MpiCommunicator.runRank(MpiCommunicator.Settings.defaults(), comm -> {
+            boolean root = comm.rank() == 0;
+            if (given.devicesGiven() && given.devices() != comm.size()) {
+                if (root) {
+                    System.err.println("demo: --devices " + given.devices() + " but mpirun started " + comm.size()
+                            + " processes: leave --devices out under MPI, or run mpirun -np " + given.devices());
+                }
+                comm.abort(2);
+            }
+            if (!root) {
+                Logger.getLogger("").setLevel(Level.WARNING);
+            }
+            Options o = given.withDevices(comm.size());
+            PrintStream sink = root ? out : new PrintStream(OutputStream.nullOutputStream());
+            header(o, sink, "processes, over MPI: " + MpiCommunicator.libraryVersion());
+            ZeroTraining.RankResult mine = ZeroTraining.runRank(trainingOptions(o), comm, root ? progress(o, out) : r -> { });
+            Purpose[] purposes = Purpose.values();
+            double[] mineBytes = new double[purposes.length];
+            for (Purpose p : purposes) {
+                mineBytes[p.ordinal()] = mine.ledger().getOrDefault(p, 0L);
+            }
+            double[] all = comm.allGatherDoubles(mineBytes);
+            if (root) {
+                out.println();
+                List<Map<Purpose, Long>> ledgers = new ArrayList<>();
+                for (int r = 0; r < comm.size(); r++) {
+                    Map<Purpose, Long> l = new EnumMap<>(Purpose.class);
+                    for (Purpose p : purposes) {
+                        l.put(p, (long) all[r * purposes.length + p.ordinal()]);
+                    }
+                    ledgers.add(l);
+                }
+                report(o, out, mine.history(), ledgers, mine.traffic(), mine.secondsPerStep(), mine.layout());
+                out.printf(Locale.ROOT, "%ndone in %.1f s%n", (System.nanoTime() - start) / 1e9);
+                out.flush();
+            }
+        });
+    }
+
+    private static ZeroTraining.Options trainingOptions(Options o) {
+        return new ZeroTraining.Options(o.devices(), config(o, ZeroStage.of(o.stage())), widths(o), o.microBatch(),
+                o.steps(), o.seed(), Duration.ofMinutes(2));
+    }
+
+    private static int[] widths(Options o) {
+        return new int[] {32, o.width(), o.width(), 8};
+    }
+
+    private static void header(Options o, PrintStream out, String devices) {
+        out.printf(Locale.ROOT, "%nZeRO stage %d on %d devices (%s): MLP %s, %s parameters and gradients,"
                         + " AdamW, dynamic loss scaling; %d examples a step (%d per device)%n", o.stage(), o.devices(),
-                java.util.Arrays.toString(widths), o.precision(), o.devices() * o.microBatch(), o.microBatch());
+                devices, java.util.Arrays.toString(widths(o)), o.precision(), o.devices() * o.microBatch(),
+                o.microBatch());
+    }
+
+    /** Prints the progress bar and the loss-scale changes as steps complete. */
+    private static Consumer<StepResult> progress(Options o, PrintStream out) {
         List<StepResult> seen = new ArrayList<>();
         float[] first = {Float.NaN};
-        ZeroTraining.Result result = ZeroTraining.run(new ZeroTraining.Options(o.devices(), config, widths,
-                o.microBatch(), o.steps(), o.seed(), Duration.ofMinutes(2)), r -> {
+        return r -> {
             seen.add(r);
             if (Float.isNaN(first[0])) {
                 first[0] = r.loss();
@@ -72,13 +156,17 @@ final class ZeroDemo {
                         ".".repeat(30 - done), seen.size(), o.steps(), r.loss(), first[0], r.nextScale());
                 out.flush();
             }
-        });
-        out.println();
-        FlatLayout layout = result.layout();
-        float last = result.history().get(result.history().size() - 1).loss();
-        long skipped = result.history().stream().filter(StepResult::skipped).count();
+        };
+    }
+
+    /** The end-of-run tables: loss, memory per device by purpose next to the formula, traffic, step time. */
+    private static void report(Options o, PrintStream out, List<StepResult> history, List<Map<Purpose, Long>> ledgers,
+                               CommStats c, double secondsPerStep, FlatLayout layout) {
+        float first = history.get(0).loss();
+        float last = history.get(history.size() - 1).loss();
+        long skipped = history.stream().filter(StepResult::skipped).count();
         out.printf(Locale.ROOT, "  loss %.5f -> %.5f (%.1fx lower), %d of %d steps skipped for overflow, %.2f ms a step%n",
-                first[0], last, first[0] / last, skipped, o.steps(), result.secondsPerStep() * 1e3);
+                first, last, first / last, skipped, o.steps(), secondsPerStep * 1e3);
         out.printf(Locale.ROOT, "  parameters: %d, padded to %d (each layer to a multiple of %d x %d), partition %d%n",
                 layout.parameters(), layout.paddedSize(), o.devices(), layout.alignment(), layout.partitionSize());
 
@@ -88,7 +176,7 @@ final class ZeroDemo {
         out.printf(Locale.ROOT, "    %-6s %12s %12s %12s %12s %12s %12s %12s%n", "device", "params", "grads", "master",
                 "moments", "buckets", "gathered", "total");
         for (int r = 0; r < o.devices(); r++) {
-            Map<Purpose, Long> l = result.ledgers().get(r);
+            Map<Purpose, Long> l = ledgers.get(r);
             long total = l.values().stream().mapToLong(Long::longValue).sum();
             out.printf(Locale.ROOT, "    %-6d %12d %12d %12d %12d %12d %12d %12d%n", r, l.get(Purpose.PARAMETERS),
                     l.get(Purpose.GRADIENTS), l.get(Purpose.MASTER_WEIGHTS), l.get(Purpose.OPTIMIZER_STATE),
@@ -97,7 +185,6 @@ final class ZeroDemo {
         String[] formulas = {"(2+2+K)Ψ", "2Ψ + 2Ψ + KΨ/N", "2Ψ + (2+K)Ψ/N", "(2+2+K)Ψ/N"};
         out.printf(Locale.ROOT, "    formula %s with Ψ = %d (padded), N = %d, K = 12: %d bytes, + buckets and the gathered"
                 + " layer as named above%n", formulas[o.stage()], layout.paddedSize(), o.devices(), formula);
-        CommStats c = result.traffic().get(0);
         long psi = layout.paddedSize();
         double share = psi * (o.devices() - 1) / (double) o.devices();   // Ψ(N-1)/N elements
         // Per step: stage 0 all-reduces (2 shares), stages 1-2 reduce-scatter and, unless the step is
@@ -116,8 +203,8 @@ final class ZeroDemo {
                 stage == ZeroStage.OPTIMIZER_STATE || stage == ZeroStage.GRADIENTS
                         ? " (a skipped step skips the all-gather, half)" : "", expected, c.controlBytesSent() / 1024.0);
         if (o.png() != null) {
-            Map<ZeroStage, long[]> perStage = memoryByStage(o, widths);
-            writePng(o.png(), result.history(), perStage, o);
+            Map<ZeroStage, long[]> perStage = memoryByStage(o, widths(o));
+            writePng(o.png(), history, perStage, o);
             out.println("  wrote " + o.png().toAbsolutePath());
         }
     }

@@ -10,6 +10,7 @@ import java.util.Arrays;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
 
 /**
@@ -109,11 +110,14 @@ public final class MpiCommunicator implements Communicator, AutoCloseable {
     /** The one thread inside a collective on any of this process's communicators (MPI_THREAD_SERIALIZED). */
     private static final AtomicReference<Thread> BUSY = new AtomicReference<>();
     private static final Object LIFECYCLE = new Object();
+    private static final long PARK_NANOS = Long.getLong("adamant.mpi.parkNanos", 20_000);
     private static int openCount;
     private static boolean initializedHere;
     private static boolean finalized;
 
     private final MemorySegment comm;
+    /** More ranks on this node than processors: waiting ranks sleep between polls instead of spinning. */
+    private final boolean oversubscribed;
     private final int rank;
     private final int size;
     private final Settings settings;
@@ -139,6 +143,7 @@ public final class MpiCommunicator implements Communicator, AutoCloseable {
         this.size = size;
         this.settings = settings;
         this.timeoutNanos = settings.timeout().toNanos();
+        this.oversubscribed = localRanks() > Runtime.getRuntime().availableProcessors();
         this.bankRequests = 2 * size;
         this.requests = arena.allocate(Mpi.HANDLE.byteSize() * 2 * bankRequests, 8);
         this.flag = arena.allocate(INT);
@@ -711,7 +716,11 @@ public final class MpiCommunicator implements Communicator, AutoCloseable {
                 return;
             }
             if (spin >= 64) {
-                Thread.yield();
+                if (oversubscribed) {
+                    LockSupport.parkNanos(PARK_NANOS);
+                } else {
+                    Thread.yield();
+                }
                 if ((spin & 63) == 0 && System.nanoTime() - begin > timeoutNanos) {
                     throw new CollectiveTimeoutException("rank " + rank + " of " + size + ": " + call.describe()
                             + " did not complete within " + settings.timeout() + ": "
@@ -719,6 +728,15 @@ public final class MpiCommunicator implements Communicator, AutoCloseable {
                             + " (a rank that is stuck, or calls a different collective without reaching it)");
                 }
             }
+        }
+    }
+
+    /** Ranks of this job on this node, as Open MPI's launcher tells them (1 if it does not). */
+    private static int localRanks() {
+        try {
+            return Integer.parseInt(System.getenv().getOrDefault("OMPI_COMM_WORLD_LOCAL_SIZE", "1"));
+        } catch (NumberFormatException e) {
+            return 1;
         }
     }
 
