@@ -41,14 +41,15 @@ awk '
   }
   function row(name, key, side,   m) {
     m = median(side, key)
-    printf "%-30s %10.2f %8.2f %10.3f %10.3f\n", name, m * 1e3, bytes[key] / m / 1e9, m / java[key], best[side, key] / best["java", key]
+    printf "%-44s %9.2f %7.2f %9.3f %11.3f\n", name, m * 1e3, bytes[key] / m / 1e9, m / java[key], best[side, key] / jbest[key]
   }
   END {
-    printf "%-30s %10s %8s %10s %10s\n", "collective", "ms", "GB/s", "x Java", "best x Java"
+    printf "%-44s %9s %7s %9s %11s\n", "collective (median of medians)", "ms", "GB/s", "x Java", "best x Java"
     split("allReduce reduceScatter+allGather", keys, " ")
     for (i = 1; i <= 2; i++) {
       key = keys[i]; java[key] = median("java", key); java[key "(p2p)"] = java[key]
-      printf "%-30s %10.2f %8.2f %10s %10s\n", "Java " key, java[key] * 1e3, bytes[key] / java[key] / 1e9, "1", "1"
+      jbest[key] = best["java", key]; jbest[key "(p2p)"] = jbest[key]
+      printf "%-44s %9.2f %7.2f %9s %11s\n", "Java " key, java[key] * 1e3, bytes[key] / java[key] / 1e9, "1", "1"
       row("C " key " (same algorithm)", key "(p2p)", "c")
       row("C " key " (MPI_*)", key, "c")
     }

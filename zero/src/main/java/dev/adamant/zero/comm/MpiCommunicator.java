@@ -719,7 +719,7 @@ public final class MpiCommunicator implements Communicator, AutoCloseable {
                 if (oversubscribed) {
                     LockSupport.parkNanos(PARK_NANOS);
                 } else {
-                    Thread.yield();
+                    Thread.onSpinWait();
                 }
                 if ((spin & 63) == 0 && System.nanoTime() - begin > timeoutNanos) {
                     throw new CollectiveTimeoutException("rank " + rank + " of " + size + ": " + call.describe()

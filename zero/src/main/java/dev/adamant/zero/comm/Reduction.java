@@ -12,12 +12,12 @@ import java.lang.foreign.ValueLayout;
  * ({@link Float#floatToFloat16}, {@link BFloat16#fromFloat}: a NaN becomes a quiet NaN, sign kept).
  *
  * <p>One instance per rank: it owns three small scratch arrays. The loop works on blocks of
- * {@value #BLOCK} elements: each input's block is bulk-copied into a float array, then folded into
- * the accumulator with a plain array loop, which C2 compiles to SIMD code (this module does not read
- * {@code jdk.incubator.vector}, so the Vector API is out of reach here). SIMD or not, every element
- * sees the same float operations in the same order, so the results are bit-identical. Reading the
- * whole block of every input before writing the block out makes {@code out} safe to be one of the
- * inputs (in-place reduce-scatter and all-reduce).
+ * {@value #BLOCK} elements. fp32 blocks are folded straight from the input segments into
+ * {@code out}; 16-bit blocks are widened into a float array first, then folded into the accumulator
+ * with a plain array loop. C2 compiles both to SIMD code; SIMD or not, every element sees the same
+ * float operations in the same order, so the results are bit-identical. {@code out} may be one of
+ * the inputs (in-place reduce-scatter and all-reduce): each element is read from every input
+ * before it is written, and an aliased input that a block's first pass would overwrite is saved first.
  *
  * <p>Cost per element: one read of each input, one write of the output, {@code N-1} adds; the
  * caller has checked the sizes, the precision and that the segments are open.
@@ -43,6 +43,10 @@ final class Reduction {
             MemorySegment.copy(inputs[0], 0, out, 0, count * precision.bytes());
             return;
         }
+        if (precision == Precision.FP32) {
+            reduceFloats(inputs, out, count, op == ReduceOp.SUM);
+            return;
+        }
         for (long start = 0; start < count; start += BLOCK) {
             int len = (int) Math.min(BLOCK, count - start);
             load(inputs[0], start, len, precision, acc);
@@ -55,6 +59,61 @@ final class Reduction {
                 }
             }
             store(acc, len, precision, out, start);
+        }
+    }
+
+    /**
+     * fp32 without staging copies: per block, {@code out = in0 op in1}, then {@code out op= in_k} for
+     * each further input, reading the segments directly (C2 vectorizes these loops; on buffers
+     * beyond the caches this moves half the bytes of staging every input in an array). If {@code out}
+     * is input {@code k >= 2}, that input's block is saved before the first pass overwrites it.
+     */
+    private void reduceFloats(MemorySegment[] inputs, MemorySegment out, long count, boolean sum) {
+        int alias = -1;
+        for (int k = 2; k < inputs.length; k++) {
+            if (inputs[k].asOverlappingSlice(out).isPresent()) {
+                alias = k;
+            }
+        }
+        for (long start = 0; start < count; start += BLOCK) {
+            int len = (int) Math.min(BLOCK, count - start);
+            long offset = start * Float.BYTES, bytes = (long) len * Float.BYTES;
+            MemorySegment o = out.asSlice(offset, bytes);
+            if (alias >= 0) {
+                MemorySegment.copy(inputs[alias], FLOAT, offset, acc, 0, len);
+            }
+            fold(inputs[0].asSlice(offset, bytes), inputs[1].asSlice(offset, bytes), o, len, sum);
+            for (int k = 2; k < inputs.length; k++) {
+                if (k == alias) {
+                    foldArray(o, acc, len, sum);
+                } else {
+                    fold(o, inputs[k].asSlice(offset, bytes), o, len, sum);
+                }
+            }
+        }
+    }
+
+    private static void fold(MemorySegment a, MemorySegment b, MemorySegment out, int len, boolean sum) {
+        if (sum) {
+            for (int i = 0; i < len; i++) {
+                out.setAtIndex(FLOAT, i, a.getAtIndex(FLOAT, i) + b.getAtIndex(FLOAT, i));
+            }
+        } else {
+            for (int i = 0; i < len; i++) {
+                out.setAtIndex(FLOAT, i, Math.max(a.getAtIndex(FLOAT, i), b.getAtIndex(FLOAT, i)));
+            }
+        }
+    }
+
+    private static void foldArray(MemorySegment out, float[] x, int len, boolean sum) {
+        if (sum) {
+            for (int i = 0; i < len; i++) {
+                out.setAtIndex(FLOAT, i, out.getAtIndex(FLOAT, i) + x[i]);
+            }
+        } else {
+            for (int i = 0; i < len; i++) {
+                out.setAtIndex(FLOAT, i, Math.max(out.getAtIndex(FLOAT, i), x[i]));
+            }
         }
     }
 
