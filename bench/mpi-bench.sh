@@ -14,7 +14,7 @@
 # both sides alike.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-MIB=${1:-64} ROUNDS=${2:-3} ITER=${3:-20} RANKS=${4:-2} PIECE=${5:-}
+MIB=${1:-64} ROUNDS=${2:-3} ITER=${3:-20} RANKS=${4:-2} PIECE=${5:-} WARMUP=${WARMUP:-30}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 . .mvn/find-jdk.sh
 JAVA="$JAVA_HOME/bin/java"
@@ -26,9 +26,9 @@ mkdir -p bench/target
 mpicc -O2 -o "$BIN" bench/src/main/c/mpi_collectives.c
 OUT=$(mktemp)
 for r in $(seq "$ROUNDS"); do
-  mpirun --oversubscribe -np "$RANKS" "$BIN" "$MIB" "$ITER" 5 >>"$OUT"
+  mpirun --oversubscribe -np "$RANKS" "$BIN" "$MIB" "$ITER" "$WARMUP" >>"$OUT"
   mpirun --oversubscribe -np "$RANKS" "$JAVA" --enable-native-access=ALL-UNNAMED -Xmx1g -cp "$JAR" \
-    dev.adamant.bench.MpiCollectivesBenchmark "$MIB" "$ITER" 5 $PIECE 2>/dev/null | grep '^java ' >>"$OUT"
+    dev.adamant.bench.MpiCollectivesBenchmark "$MIB" "$ITER" "$WARMUP" $PIECE 2>/dev/null | grep '^java ' >>"$OUT"
 done
 echo "$(mpirun --version | head -n 1), $RANKS ranks, $MIB MiB fp32, $ROUNDS rounds x $ITER calls; $(nproc) cores"
 awk '
