@@ -15,8 +15,8 @@ import java.util.Optional;
  * Downcalls into Open MPI's {@code libmpi.so.40} through {@link Linker}: the few functions
  * {@link MpiCommunicator} needs, and Open MPI's predefined handles, which are the addresses of the
  * library's exported globals ({@code MPI_COMM_WORLD} is {@code &ompi_mpi_comm_world}, {@code MPI_FLOAT}
- * is {@code &ompi_mpi_float}, ...). {@code MPI_IN_PLACE} is the address 1 and
- * {@code MPI_STATUSES_IGNORE} the address 0, as Open MPI's {@code mpi.h} defines them. Every function
+ * is {@code &ompi_mpi_float}, ...). {@code MPI_STATUSES_IGNORE} is the address 0, as Open MPI's
+ * {@code mpi.h} defines it. Every function
  * returns an MPI error code, which {@link #check} turns into an {@link MpiException} carrying
  * {@code MPI_Error_string}'s text (the communicators are set to {@code MPI_ERRORS_RETURN}, so errors
  * come back instead of aborting).
@@ -33,7 +33,6 @@ final class Mpi {
     static final int THREAD_SERIALIZED = 2;
     static final int MAX_ERROR_STRING = 256;
     static final int MAX_LIBRARY_VERSION_STRING = 256;
-    static final MemorySegment IN_PLACE = MemorySegment.ofAddress(1);
     static final MemorySegment STATUSES_IGNORE = MemorySegment.NULL;
 
     private static final ValueLayout INT = ValueLayout.JAVA_INT;

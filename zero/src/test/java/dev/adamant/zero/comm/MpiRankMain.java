@@ -283,6 +283,14 @@ public final class MpiRankMain {
             expectRefusal(() -> comm.reduceScatter(ok, arena.allocate(8), Precision.FP32), "send: expected " + 2 * n);
             expectRefusal(() -> comm.allReduce(arena.allocate(3), Precision.FP16, ReduceOp.SUM),
                     "buffer: expected whole FP16 elements");
+            // An MPI error code becomes an exception with MPI's own text (2 is MPI_ERR_COUNT in Open MPI).
+            try {
+                Mpi.check(2, "MPI_Isend");
+                throw new AssertionError("error code 2 was not refused");
+            } catch (MpiException e) {
+                check(e.errorCode() == 2 && e.getMessage().startsWith("MPI_Isend failed: MPI_ERR_COUNT: invalid count"),
+                        e.getMessage());
+            }
             ok.fill((byte) 0);
             ok.setAtIndex(ValueLayout.JAVA_FLOAT, 0, 1f);
             comm.allReduce(ok, Precision.FP32, ReduceOp.SUM);
