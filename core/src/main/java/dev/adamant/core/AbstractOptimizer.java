@@ -11,6 +11,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ForkJoinPool;
+import java.util.function.BiConsumer;
 
 /** What every optimizer shares: its arena and state buffers, the checks, the step count, the split. */
 abstract class AbstractOptimizer implements Optimizer {
@@ -74,6 +75,24 @@ abstract class AbstractOptimizer implements Optimizer {
         OpenStep step = new OpenStep(steps + 1, prepare(steps + 1));
         open = step;
         return step;
+    }
+
+    @Override
+    public final void restore(long stepCount, BiConsumer<String, MemorySegment> fill) {
+        Objects.requireNonNull(fill, "fill");
+        if (stepCount < 0) {
+            throw new IllegalArgumentException("stepCount: expected >= 0, got " + stepCount);
+        }
+        checkOpen();
+        try {
+            for (Map.Entry<String, MemorySegment> e : state.entrySet()) {
+                fill.accept(e.getKey(), e.getValue());
+            }
+        } catch (RuntimeException | Error e) {
+            close();
+            throw e;
+        }
+        steps = stepCount;
     }
 
     private void checkOpen() {

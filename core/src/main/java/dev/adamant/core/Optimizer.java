@@ -2,6 +2,7 @@ package dev.adamant.core;
 
 import java.lang.foreign.MemorySegment;
 import java.util.List;
+import java.util.function.BiConsumer;
 import java.util.concurrent.Executor;
 
 /**
@@ -92,6 +93,19 @@ public interface Optimizer extends AutoCloseable {
      * @throws IllegalArgumentException if this optimizer keeps no buffer of that name
      */
     MemorySegment state(String name);
+
+    /**
+     * Restores a checkpoint: {@code fill} receives each state buffer by name ({@link #stateNames()}
+     * order), as a writable view of {@link #size()} floats, and must fill it; then the step count
+     * becomes {@code stepCount}, so the next step is step {@code stepCount + 1}, with that step's bias
+     * corrections. Nothing is checked about the values: they are the checkpoint's.
+     *
+     * @throws IllegalArgumentException if {@code stepCount} is negative (nothing changed)
+     * @throws IllegalStateException if the optimizer is closed or a begun step is open (nothing changed)
+     * @throws RuntimeException whatever {@code fill} throws: the state is then partly overwritten, so
+     *     the optimizer is closed before the exception propagates
+     */
+    void restore(long stepCount, BiConsumer<String, MemorySegment> fill);
 
     /** Frees the state buffers. Idempotent; views from {@link #state} become inaccessible. */
     @Override

@@ -63,16 +63,31 @@ public final class ZeroDevice implements AutoCloseable {
      * the layout's padded total of floats, zeros in the padding; the same on every device).
      */
     public ZeroDevice(ZeroConfig config, FlatLayout layout, Communicator comm, MemorySegment initial) {
+        this(config, layout, comm, Objects.requireNonNull(initial, "initial"), null);
+    }
+
+    /**
+     * Fills a new device's state from a checkpoint instead of initial weights: {@link #load} fills
+     * each tensor's optimizer (master, moments, step count) and this device's own 16-bit parameters
+     * of it; {@link #finish} sets what is left once every tensor is loaded.
+     */
+    interface Restorer {
+        void load(ZeroDevice device, Tensor t, MixedPrecisionOptimizer optimizer, long from, MemorySegment ownParams);
+
+        void finish(ZeroDevice device);
+    }
+
+    /** {@code initial} for a new run, or {@code restorer} (initial null) for a restored one. */
+    ZeroDevice(ZeroConfig config, FlatLayout layout, Communicator comm, MemorySegment initial, Restorer restorer) {
         this.config = Objects.requireNonNull(config, "config");
         this.layout = Objects.requireNonNull(layout, "layout");
         this.comm = Objects.requireNonNull(comm, "comm");
-        Objects.requireNonNull(initial, "initial");
         if (layout.devices() != comm.size()) {
             throw new IllegalArgumentException("layout: laid out for " + layout.devices() + " devices, the communicator has "
                     + comm.size());
         }
         long total = layout.paddedSize(), part = layout.partitionSize(), largest = layout.largestPaddedTensor();
-        if (initial.byteSize() != total * Float.BYTES) {
+        if (initial != null && initial.byteSize() != total * Float.BYTES) {
             throw new IllegalArgumentException("initial: expected " + total * Float.BYTES + " bytes (" + total
                     + " floats, the padded layout), got " + initial.byteSize());
         }
@@ -97,8 +112,27 @@ public final class ZeroDevice implements AutoCloseable {
                         .rounding(config.rounding()).partition(start, total).build();
                 optimizers[t.index()] = m;
                 ledger.record(Purpose.MASTER_WEIGHTS, (long) Float.BYTES * count);
-                m.loadMaster(initial.asSlice(start * Float.BYTES, count * Float.BYTES));
-                m.writeParams(ownParams(t));
+                if (restorer == null) {
+                    m.loadMaster(initial.asSlice(start * Float.BYTES, count * Float.BYTES));
+                    m.writeParams(ownParams(t));
+                }
+            }
+            if (restorer != null) {
+                // Every device loads, then all agree, before any collective: a device that cannot load
+                // must not leave the others waiting in an all-gather.
+                RuntimeException failed = null;
+                try {
+                    for (Tensor t : tensors) {
+                        restorer.load(this, t, optimizers[t.index()], ownStart(t), ownParams(t));
+                    }
+                    restorer.finish(this);
+                } catch (RuntimeException e) {
+                    failed = e;
+                }
+                if (comm.anyTrue(failed != null)) {
+                    throw failed != null ? failed
+                            : new CheckpointException("restore failed on another device (see its exception)");
+                }
             }
             if (stage == ZeroStage.OPTIMIZER_STATE || stage == ZeroStage.GRADIENTS) {
                 for (Tensor t : tensors) {
@@ -109,6 +143,40 @@ public final class ZeroDevice implements AutoCloseable {
             close();
             throw e;
         }
+    }
+
+    /** The first element, within tensor {@code t}, that this device's optimizer for {@code t} covers. */
+    long ownStart(Tensor t) {
+        return stage == ZeroStage.DATA_PARALLEL ? 0 : t.sliceStart(rank) - t.offset();
+    }
+
+    MixedPrecisionOptimizer optimizer(Tensor t) {
+        return optimizers[t.index()];
+    }
+
+    /** This device's 16-bit parameters of {@code t} that its optimizer writes (see {@link #ownStart}). */
+    MemorySegment ownParamsOf(Tensor t) {
+        return ownParams(t);
+    }
+
+    DynamicLossScaler scaler() {
+        return scaler;
+    }
+
+    void restoreSteps(long optimizerSteps) {
+        this.steps = optimizerSteps;
+    }
+
+    ZeroConfig config() {
+        return config;
+    }
+
+    FlatLayout layout() {
+        return layout;
+    }
+
+    Communicator comm() {
+        return comm;
     }
 
     /** This device's ledger. */

@@ -20,6 +20,7 @@ import java.util.Objects;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.BiConsumer;
 
 /**
  * Mixed-precision training state around any core {@link Optimizer}: 16-bit (fp16 or bf16)
@@ -142,6 +143,44 @@ public final class MixedPrecisionOptimizer implements AutoCloseable {
         requireMaster();
         Segments.checkFloats("floats", floats, n, false);
         MemorySegment.copy(floats, 0, master, 0, n * Float.BYTES);
+    }
+
+    /** The name {@link #restore} gives the fp32 master weights. */
+    public static final String MASTER = "master";
+
+    /**
+     * Restores a checkpoint: {@code fill} receives writable views of {@link #size()} floats, by
+     * name: the fp32 master weights ({@value #MASTER}, when kept), then each of the wrapped
+     * optimizer's state buffers ({@link Optimizer#stateNames()}), and must fill each; then the wrapped
+     * optimizer's step count becomes {@code steps} (which also places stochastic rounding's counters)
+     * and the loss scaler takes {@code scaler}, unless that is null.
+     *
+     * @throws IllegalArgumentException if {@code steps} is negative or the scaler refuses the state
+     *     (nothing changed)
+     * @throws IllegalStateException if this optimizer is closed
+     * @throws RuntimeException whatever {@code fill} throws: the state is then partly overwritten, so
+     *     this optimizer is closed before the exception propagates
+     */
+    public void restore(long steps, DynamicLossScaler.State scaler, BiConsumer<String, MemorySegment> fill) {
+        checkOpen();
+        Objects.requireNonNull(fill, "fill");
+        if (steps < 0) {
+            throw new IllegalArgumentException("steps: expected >= 0, got " + steps);
+        }
+        DynamicLossScaler.State before = this.scaler.state();
+        if (scaler != null) {
+            this.scaler.restore(scaler);   // validates first; undone below if the fill fails
+        }
+        try {
+            if (master != null) {
+                fill.accept(MASTER, master);
+            }
+            inner.restore(steps, fill);
+        } catch (RuntimeException | Error e) {
+            this.scaler.restore(before);
+            close();
+            throw e;
+        }
     }
 
     /** Sets the master weights by decoding 16-bit parameters ({@link #size()} values). */

@@ -154,6 +154,17 @@ public final class DynamicLossScaler {
         hysteresisLeft = state.hysteresisLeft();
     }
 
+    /**
+     * The options alone, without the state: {@code "growth=2.0, backoff=0.5, interval=2000,
+     * hysteresis=1 (consecutive), min=..., at minimum CLAMP"}. Checkpoints record it so that a scaler
+     * configured differently is refused on restore.
+     */
+    public String settings() {
+        return "growth=" + growthFactor + ", backoff=" + backoffFactor + ", interval=" + growthInterval
+                + ", hysteresis=" + hysteresis + (consecutiveHysteresis ? " (consecutive)" : "") + ", min=" + minScale
+                + ", at minimum " + atMinimum;
+    }
+
     @Override
     public String toString() {
         return "DynamicLossScaler[scale=" + scale + ", goodSteps=" + goodSteps + "/" + growthInterval
