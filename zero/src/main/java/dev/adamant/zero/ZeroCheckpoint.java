@@ -192,25 +192,16 @@ public final class ZeroCheckpoint {
         Objects.requireNonNull(comm, "comm");
         Path dir = latest(folder).orElseThrow(() -> new CheckpointException("no checkpoint in " + folder
                 + " (expected a " + PREFIX + "NNNNNNNNNNNN folder written by ZeroCheckpoint.save)"));
-        Snapshot snap;
-        RuntimeException refused = null;
-        try {
-            snap = Snapshot.open(dir);
-            snap.checkConfig(configMap(config));
-            List<String> names = new ArrayList<>();
-            List<Long> lengths = new ArrayList<>();
-            for (Tensor t : layout.tensors()) {
-                names.add(t.name());
-                lengths.add(t.count());
-            }
-            snap.checkTensors(names, lengths);
-        } catch (RuntimeException e) {
-            snap = null;
-            refused = e;
+        // Every device reads the same headers, so all refuse alike, each with the full message.
+        Snapshot snap = Snapshot.open(dir);
+        snap.checkConfig(configMap(config));
+        List<String> names = new ArrayList<>();
+        List<Long> lengths = new ArrayList<>();
+        for (Tensor t : layout.tensors()) {
+            names.add(t.name());
+            lengths.add(t.count());
         }
-        if (comm.anyTrue(refused != null)) {
-            throw refused != null ? refused : new CheckpointException(dir + ": refused on another device");
-        }
+        snap.checkTensors(names, lengths);
         Snapshot s = snap;
         ZeroDevice device = new ZeroDevice(config, layout, comm, null, new ZeroDevice.Restorer() {
             @Override
@@ -341,20 +332,18 @@ public final class ZeroCheckpoint {
         void run() throws IOException;
     }
 
-    /** Runs {@code io} on every device, then all agree: if any failed, all throw (the failing one its own error). */
+    /**
+     * Runs {@code io}, then meets the other devices. A device whose {@code io} fails throws at once,
+     * which fails the group: the others then fail at the barrier with its exception as the cause (in
+     * process), or the job is aborted (MPI), and nothing after the barrier runs anywhere.
+     */
     private static void agree(Communicator comm, Io io, String what) {
-        RuntimeException failed = null;
         try {
             io.run();
         } catch (IOException e) {
-            failed = new UncheckedIOException("checkpoint: cannot " + what + ": " + e, e);
-        } catch (RuntimeException e) {
-            failed = e;
+            throw new UncheckedIOException("checkpoint: cannot " + what + ": " + e, e);
         }
-        if (comm.anyTrue(failed != null)) {
-            throw failed != null ? failed : new CheckpointException("checkpoint: another device could not " + what
-                    .replaceFirst(" .*", "") + " its part; nothing was saved");
-        }
+        comm.barrier();
     }
 
     private static void force(Path dir) throws IOException {

@@ -118,21 +118,13 @@ public final class ZeroDevice implements AutoCloseable {
                 }
             }
             if (restorer != null) {
-                // Every device loads, then all agree, before any collective: a device that cannot load
-                // must not leave the others waiting in an all-gather.
-                RuntimeException failed = null;
-                try {
-                    for (Tensor t : tensors) {
-                        restorer.load(this, t, optimizers[t.index()], ownStart(t), ownParams(t));
-                    }
-                    restorer.finish(this);
-                } catch (RuntimeException e) {
-                    failed = e;
+                // A device that cannot load throws here, which fails the group: the others wait at the
+                // barrier, not in an all-gather, and fail with its exception as the cause.
+                for (Tensor t : tensors) {
+                    restorer.load(this, t, optimizers[t.index()], ownStart(t), ownParams(t));
                 }
-                if (comm.anyTrue(failed != null)) {
-                    throw failed != null ? failed
-                            : new CheckpointException("restore failed on another device (see its exception)");
-                }
+                restorer.finish(this);
+                comm.barrier();
             }
             if (stage == ZeroStage.OPTIMIZER_STATE || stage == ZeroStage.GRADIENTS) {
                 for (Tensor t : tensors) {

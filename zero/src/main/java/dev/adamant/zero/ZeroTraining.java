@@ -10,6 +10,7 @@ import dev.adamant.zero.partition.FlatLayout;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -83,14 +84,39 @@ public final class ZeroTraining {
     public record RankResult(List<StepResult> history, Map<Purpose, Long> ledger, long peak, CommStats traffic,
                              double secondsPerStep, FlatLayout layout, short[] finalParams) {}
 
+    /**
+     * Checkpoints of a run ({@link ZeroCheckpoint}): where to save, how often, where to resume from.
+     *
+     * @param save the folder to save into, or null
+     * @param every save after every {@code every} steps (0: only at the end); the end always saves
+     * @param resume the folder whose newest checkpoint the run continues from, or null to start fresh;
+     *     the run then goes on to {@link Options#steps()} steps in all
+     */
+    public record Checkpointing(Path save, int every, Path resume) {
+        /** No checkpoints. */
+        public static final Checkpointing NONE = new Checkpointing(null, 0, null);
+
+        public Checkpointing {
+            if (every < 0) {
+                throw new IllegalArgumentException("every: expected >= 0, got " + every);
+            }
+        }
+    }
+
     /** Runs the training; {@code onStep} sees rank 0's result of every step, on rank 0's thread. */
     public static Result run(Options o, Consumer<StepResult> onStep) {
+        return run(o, Checkpointing.NONE, onStep);
+    }
+
+    /** {@link #run(Options, Consumer)} with checkpoints. */
+    public static Result run(Options o, Checkpointing checkpoints, Consumer<StepResult> onStep) {
+        Objects.requireNonNull(checkpoints, "checkpoints");
         int n = o.devices();
         RankResult[] results = new RankResult[n];
         try (Arena arena = Arena.ofShared()) {
             Setup setup = new Setup(o, arena);
             InProcessGroup.create(n, o.timeout()).run(comm ->
-                    results[comm.rank()] = train(o, setup, comm, comm.rank() == 0 ? onStep : r -> { }));
+                    results[comm.rank()] = train(o, setup, comm, checkpoints, comm.rank() == 0 ? onStep : r -> { }));
         }
         List<Map<Purpose, Long>> ledgers = new ArrayList<>();
         List<Long> peaks = new ArrayList<>();
@@ -112,6 +138,13 @@ public final class ZeroTraining {
      * @throws IllegalArgumentException if {@code o.devices()} is not {@code comm.size()}
      */
     public static RankResult runRank(Options o, Communicator comm, Consumer<StepResult> onStep) {
+        return runRank(o, Checkpointing.NONE, comm, onStep);
+    }
+
+    /** {@link #runRank(Options, Communicator, Consumer)} with checkpoints. */
+    public static RankResult runRank(Options o, Checkpointing checkpoints, Communicator comm,
+                                     Consumer<StepResult> onStep) {
+        Objects.requireNonNull(checkpoints, "checkpoints");
         Objects.requireNonNull(comm, "comm");
         Objects.requireNonNull(onStep, "onStep");
         if (o.devices() != comm.size()) {
@@ -119,7 +152,7 @@ public final class ZeroTraining {
                     + " ranks, got " + o.devices());
         }
         try (Arena arena = Arena.ofShared()) {
-            return train(o, new Setup(o, arena), comm, onStep);
+            return train(o, new Setup(o, arena), comm, checkpoints, onStep);
         }
     }
 
@@ -141,34 +174,50 @@ public final class ZeroTraining {
         }
     }
 
-    private static RankResult train(Options o, Setup setup, Communicator comm, Consumer<StepResult> onStep) {
+    private static RankResult train(Options o, Setup setup, Communicator comm, Checkpointing ck,
+                                    Consumer<StepResult> onStep) {
         int[] widths = o.widths().clone();
         int in = widths[0], out = widths[widths.length - 1];
         int rank = comm.rank();
         FlatLayout layout = setup.layout();
         List<StepResult> history = new ArrayList<>();
+        long[] resumedAt = {0};
         try (Arena local = Arena.ofShared();
              Mlp model = new Mlp(widths, o.config().precision(), o.microBatch());
-             ZeroDevice device = new ZeroDevice(o.config(), layout, comm, setup.initial())) {
+             ZeroDevice device = open(o, setup, comm, ck, resumedAt)) {
+            long first = resumedAt[0];
             MemorySegment inputs = local.allocate((long) o.microBatch() * in * Float.BYTES, 64);
             MemorySegment targets = local.allocate((long) o.microBatch() * out * Float.BYTES, 64);
             comm.resetStats();
             long start = 0;
-            for (int s = 0; s < o.steps(); s++) {
-                if (s == 1) {
+            for (long s = first; s < o.steps(); s++) {
+                if (s == first + 1) {
                     start = System.nanoTime();
                 }
                 StepResult r = step(s, rank, setup.teacher(), model, device, inputs, targets, o.microBatch());
                 history.add(r);
                 onStep.accept(r);
+                if (ck.save() != null && (s + 1 == o.steps() || ck.every() > 0 && (s + 1) % ck.every() == 0)) {
+                    ZeroCheckpoint.save(device, ck.save(), s + 1);
+                }
             }
             CommStats traffic = comm.stats();
-            double seconds = o.steps() > 1 ? (System.nanoTime() - start) / 1e9 / (o.steps() - 1) : 0;
+            double seconds = o.steps() - first > 1 ? (System.nanoTime() - start) / 1e9 / (o.steps() - first - 1) : 0;
             MemorySegment all = local.allocate(layout.paddedSize() * o.config().precision().bytes());
             device.gatherParams(all);
             return new RankResult(List.copyOf(history), device.ledger().snapshot(), device.ledger().peakTotal(), traffic,
                     seconds, layout, all.toArray(ValueLayout.JAVA_SHORT_UNALIGNED));
         }
+    }
+
+    /** A new device, or one restored from the newest checkpoint; {@code resumedAt[0]} = the iteration it resumes at. */
+    private static ZeroDevice open(Options o, Setup setup, Communicator comm, Checkpointing ck, long[] resumedAt) {
+        if (ck.resume() == null) {
+            return new ZeroDevice(o.config(), setup.layout(), comm, setup.initial());
+        }
+        ZeroCheckpoint.Restored r = ZeroCheckpoint.restore(o.config(), setup.layout(), comm, ck.resume());
+        resumedAt[0] = r.info().iterations();
+        return r.device();
     }
 
     /**
