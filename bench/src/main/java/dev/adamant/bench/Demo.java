@@ -7,6 +7,9 @@ import dev.adamant.core.Optimizers;
 import dev.adamant.core.RmsPropConfig;
 import dev.adamant.core.SgdConfig;
 import dev.adamant.fp16.Precision;
+import dev.adamant.zero.CheckpointException;
+import dev.adamant.zero.ZeroCheckpoint;
+import dev.adamant.zero.ZeroTraining;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.lang.foreign.Arena;
@@ -74,11 +77,23 @@ public final class Demo {
     record Options(long n, int steps, int threads, boolean kernels, boolean mixed, ZeroDemo.Options zero) {}
 
     public static void main(String[] args) {
-        Options options = parse(args);
+        Options options;
+        try {
+            options = parse(args);
+        } catch (CheckpointException e) {
+            System.err.println("demo: " + e.getMessage());
+            System.exit(1);
+            return;
+        }
         if (options == null) {
             return; // --help
         }
-        run(options, System.out);
+        try {
+            run(options, System.out);
+        } catch (CheckpointException e) {
+            System.err.println("\ndemo: " + e.getMessage());
+            System.exit(1);
+        }
     }
 
     static void run(Options o, PrintStream out) {
@@ -195,6 +210,9 @@ public final class Demo {
         long seed = 42;
         Path png = null;
         boolean mpi = false, devicesGiven = false, partGiven = false;
+        Path save = null, resume = null;
+        int saveEvery = 0;
+        boolean microBatchGiven = false;
         for (int i = 0; i < args.length; i++) {
             String arg = args[i], value = null;
             int eq = arg.indexOf('=');
@@ -207,7 +225,8 @@ public final class Demo {
                 return null;
             }
             if (!List.of("--n", "--kernel-steps", "--threads", "--part", "--stage", "--devices", "--precision",
-                    "--steps", "--width", "--micro-batch", "--seed", "--png", "--backend").contains(arg)) {
+                    "--steps", "--width", "--micro-batch", "--seed", "--png", "--backend", "--save", "--resume",
+                    "--save-every").contains(arg)) {
                 fail("unknown option \"" + args[i] + "\"");
             }
             if (value == null) {
@@ -233,9 +252,15 @@ public final class Demo {
                 }
                 case "--steps" -> steps = (int) positive(arg, value, 1_000_000);
                 case "--width" -> width = (int) positive(arg, value, 4096);
-                case "--micro-batch" -> microBatch = (int) positive(arg, value, 65536);
+                case "--micro-batch" -> {
+                    microBatch = (int) positive(arg, value, 65536);
+                    microBatchGiven = true;
+                }
                 case "--seed" -> seed = between(arg, value, Long.MIN_VALUE, Long.MAX_VALUE);
                 case "--png" -> png = Path.of(value);
+                case "--save" -> save = Path.of(value);
+                case "--resume" -> resume = Path.of(value);
+                case "--save-every" -> saveEvery = (int) positive(arg, value, Integer.MAX_VALUE);
                 case "--precision" -> precision = switch (value.toLowerCase(Locale.ROOT)) {
                     case "fp16" -> Precision.FP16;
                     case "bf16" -> Precision.BF16;
@@ -253,6 +278,28 @@ public final class Demo {
                 }
             }
         }
+        if (saveEvery > 0 && save == null) {
+            fail("--save-every: needs --save DIR");
+        }
+        if (resume != null) {
+            if (ZeroCheckpoint.latest(resume).isEmpty()) {
+                fail("--resume: no checkpoint in " + resume + " (expected a step-NNNNNNNNNNNN folder)");
+            }
+            ZeroCheckpoint.Info info = ZeroCheckpoint.inspect(resume);
+            if (info.iterations() >= steps) {
+                fail("--resume: the checkpoint in " + resume + " is at step " + info.iterations() + ", not before --steps "
+                        + steps);
+            }
+            // The global batch is part of the run: on another number of devices, each takes its share.
+            int global = Integer.parseInt(info.config().get("global-batch"));
+            if (!microBatchGiven) {
+                if (global % devices != 0) {
+                    fail("--resume: the saved run's global batch of " + global + " does not split over " + devices
+                            + " devices");
+                }
+                microBatch = global / devices;
+            }
+        }
         if (mpi) {
             if (partGiven && !part.equals("zero")) {
                 fail("--backend mpi runs the zero part only, got --part " + part);
@@ -262,7 +309,7 @@ public final class Demo {
         boolean all = part.equals("all");
         ZeroDemo.Options zero = all || part.equals("zero")
                 ? new ZeroDemo.Options(stage, devices, precision, steps, width, microBatch, 3e-3, seed, png, mpi,
-                        devicesGiven) : null;
+                        devicesGiven, new ZeroTraining.Checkpointing(save, saveEvery, resume)) : null;
         return new Options(n, kernelSteps, threads, all || part.equals("kernels"), all || part.equals("mixed"), zero);
     }
 
@@ -317,6 +364,10 @@ public final class Demo {
         out.println("  --micro-batch B  examples per device and step (default 64)");
         out.println("  --seed S         model seed (default 42); the teacher and the data derive from it");
         out.println("  --png FILE       also write the loss curve and memory per device for stages 0-3");
+        out.println("  --save DIR       save a checkpoint into DIR at the end (and every K steps with --save-every)");
+        out.println("  --save-every K   save every K steps too (needs --save)");
+        out.println("  --resume DIR     continue from DIR's newest checkpoint up to --steps in all; any --devices");
+        out.println("                   and --stage, the other options as saved");
         out.println(" the kernel table and the mixed-precision step:");
         out.println("  --n N            parameters (default " + DEFAULT_N + ")");
         out.println("  --kernel-steps K timed steps per optimizer and kernel, after " + WARMUP_STEPS

@@ -8,6 +8,7 @@ import dev.adamant.zero.MemoryPlan;
 import dev.adamant.zero.StepResult;
 import dev.adamant.zero.ZeroConfig;
 import dev.adamant.zero.ZeroDevice;
+import dev.adamant.zero.ZeroCheckpoint;
 import dev.adamant.zero.ZeroStage;
 import dev.adamant.zero.ZeroTraining;
 import dev.adamant.zero.comm.CommStats;
@@ -56,9 +57,19 @@ final class ZeroDemo {
      *     match the number of processes)
      */
     record Options(int stage, int devices, Precision precision, int steps, int width, int microBatch, double lr,
-                   long seed, Path png, boolean mpi, boolean devicesGiven) {
+                   long seed, Path png, boolean mpi, boolean devicesGiven, ZeroTraining.Checkpointing checkpoints) {
         Options withDevices(int n) {
-            return new Options(stage, n, precision, steps, width, microBatch, lr, seed, png, mpi, devicesGiven);
+            return new Options(stage, n, precision, steps, width, microBatch, lr, seed, png, mpi, devicesGiven,
+                    checkpoints);
+        }
+
+        /** Steps this invocation runs: all of them, or those after the checkpoint it resumes from. */
+        int stepsToRun() {
+            return (int) (steps - resumedAt());
+        }
+
+        long resumedAt() {
+            return checkpoints.resume() == null ? 0 : ZeroCheckpoint.inspect(checkpoints.resume()).iterations();
         }
     }
 
@@ -68,7 +79,7 @@ final class ZeroDemo {
             return;
         }
         header(o, out, "threads");
-        ZeroTraining.Result result = ZeroTraining.run(trainingOptions(o), progress(o, out));
+        ZeroTraining.Result result = ZeroTraining.run(trainingOptions(o), o.checkpoints(), progress(o, out));
         out.println();
         report(o, out, result.history(), result.ledgers(), result.traffic().get(0), result.secondsPerStep(),
                 result.layout());
@@ -96,7 +107,8 @@ final class ZeroDemo {
             Options o = given.withDevices(comm.size());
             PrintStream sink = root ? out : new PrintStream(OutputStream.nullOutputStream());
             header(o, sink, "processes, over MPI: " + MpiCommunicator.libraryVersion());
-            ZeroTraining.RankResult mine = ZeroTraining.runRank(trainingOptions(o), comm, root ? progress(o, out) : r -> { });
+            ZeroTraining.RankResult mine = ZeroTraining.runRank(trainingOptions(o), o.checkpoints(), comm,
+                    root ? progress(o, out) : r -> { });
             Purpose[] purposes = Purpose.values();
             double[] mineBytes = new double[purposes.length];
             for (Purpose p : purposes) {
@@ -140,20 +152,26 @@ final class ZeroDemo {
     private static Consumer<StepResult> progress(Options o, PrintStream out) {
         List<StepResult> seen = new ArrayList<>();
         float[] first = {Float.NaN};
+        long resumedAt = o.resumedAt();
+        int total = o.stepsToRun();
+        if (resumedAt > 0) {
+            out.printf(Locale.ROOT, "  resuming from %s (step %d of %d)%n",
+                    ZeroCheckpoint.latest(o.checkpoints().resume()).orElseThrow(), resumedAt, o.steps());
+        }
         return r -> {
             seen.add(r);
             if (Float.isNaN(first[0])) {
                 first[0] = r.loss();
             }
             if (r.scale() != r.nextScale()) {
-                out.printf(Locale.ROOT, "\r  step %4d: %s, loss scale %.0f -> %.0f%s%n", seen.size(),
+                out.printf(Locale.ROOT, "\r  step %4d: %s, loss scale %.0f -> %.0f%s%n", seen.size() + resumedAt,
                         r.skipped() ? "overflow, step skipped" : "no overflow for a while", r.scale(), r.nextScale(),
                         " ".repeat(30));
             }
-            if (seen.size() % 5 == 0 || seen.size() == o.steps()) {
-                int done = seen.size() * 30 / o.steps();
+            if (seen.size() % 5 == 0 || seen.size() == total) {
+                int done = seen.size() * 30 / total;
                 out.printf(Locale.ROOT, "\r  [%s%s] %4d/%d  loss %.5f (start %.5f)  scale %.0f ", "#".repeat(done),
-                        ".".repeat(30 - done), seen.size(), o.steps(), r.loss(), first[0], r.nextScale());
+                        ".".repeat(30 - done), seen.size() + resumedAt, o.steps(), r.loss(), first[0], r.nextScale());
                 out.flush();
             }
         };
@@ -166,7 +184,7 @@ final class ZeroDemo {
         float last = history.get(history.size() - 1).loss();
         long skipped = history.stream().filter(StepResult::skipped).count();
         out.printf(Locale.ROOT, "  loss %.5f -> %.5f (%.1fx lower), %d of %d steps skipped for overflow, %.2f ms a step%n",
-                first, last, first / last, skipped, o.steps(), secondsPerStep * 1e3);
+                first, last, first / last, skipped, history.size(), secondsPerStep * 1e3);
         out.printf(Locale.ROOT, "  parameters: %d, padded to %d (each layer to a multiple of %d x %d), partition %d%n",
                 layout.parameters(), layout.paddedSize(), o.devices(), layout.alignment(), layout.partitionSize());
 
@@ -189,16 +207,16 @@ final class ZeroDemo {
         double share = psi * (o.devices() - 1) / (double) o.devices();   // Ψ(N-1)/N elements
         // Per step: stage 0 all-reduces (2 shares), stages 1-2 reduce-scatter and, unless the step is
         // skipped, all-gather (1 + 1), stage 3 gathers twice and reduce-scatters (3), skipped or not.
-        long applied = o.steps() - skipped;
+        long steps = history.size(), applied = steps - skipped;
         double expected = switch (stage) {
-            case DATA_PARALLEL -> 2 * share * o.steps();
-            case OPTIMIZER_STATE, GRADIENTS -> share * (o.steps() + applied);
-            case PARAMETERS -> 3 * share * o.steps();
+            case DATA_PARALLEL -> 2 * share * steps;
+            case OPTIMIZER_STATE, GRADIENTS -> share * (steps + applied);
+            case PARAMETERS -> 3 * share * steps;
         };
         out.printf(Locale.ROOT, "  communication per device: %.0f elements sent, %.0f received in %d steps; formula %s a step"
                         + " (%.0f)%s = %.0f; %.0f KiB of control messages%n",
                 c.bytesSent() / (double) o.precision().bytes(), c.bytesReceived() / (double) o.precision().bytes(),
-                o.steps(), stage == ZeroStage.PARAMETERS ? "3Ψ(N-1)/N" : "2Ψ(N-1)/N",
+                steps, stage == ZeroStage.PARAMETERS ? "3Ψ(N-1)/N" : "2Ψ(N-1)/N",
                 (stage == ZeroStage.PARAMETERS ? 3 : 2) * share,
                 stage == ZeroStage.OPTIMIZER_STATE || stage == ZeroStage.GRADIENTS
                         ? " (a skipped step skips the all-gather, half)" : "", expected, c.controlBytesSent() / 1024.0);

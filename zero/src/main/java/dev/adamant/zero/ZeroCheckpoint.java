@@ -97,9 +97,14 @@ public final class ZeroCheckpoint {
 
     private ZeroCheckpoint() {}
 
-    /** Where a restored run stands. */
+    /**
+     * Where a restored run stands.
+     *
+     * @param config the saved configuration, as the shard headers print it ({@code precision},
+     *     {@code optimizer}, {@code rounding}, {@code max-grad-norm}, {@code global-batch}, {@code loss-scaler})
+     */
     public record Info(Path directory, long iterations, long optimizerSteps, int savedDevices, String savedStage,
-                       DynamicLossScaler.State scaler) {}
+                       DynamicLossScaler.State scaler, Map<String, String> config) {}
 
     /** A device restored from a checkpoint, and where its run stands. */
     public record Restored(ZeroDevice device, Info info) {}
@@ -129,6 +134,16 @@ public final class ZeroCheckpoint {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot list " + folder, e);
         }
+    }
+
+    /**
+     * What the newest checkpoint in {@code folder} holds, from its headers alone (no data is read).
+     *
+     * @throws CheckpointException if there is none, or its headers are refused
+     */
+    public static Info inspect(Path folder) {
+        Path dir = latest(folder).orElseThrow(() -> new CheckpointException("no checkpoint in " + folder));
+        return Snapshot.open(dir).info();
     }
 
     /**
@@ -442,7 +457,8 @@ public final class ZeroCheckpoint {
         }
 
         Info info() {
-            return new Info(dir, first().iterations(), optimizerSteps(), shards.size(), first().stage(), scaler());
+            return new Info(dir, first().iterations(), optimizerSteps(), shards.size(), first().stage(), scaler(),
+                    Map.copyOf(first().config()));
         }
 
         void checkConfig(Map<String, String> run) {
