@@ -103,6 +103,57 @@ final class CommChecks {
                 + (offset + part.byteSize()) + ")), got bytes [" + got + ", " + (got + part.byteSize()) + ")");
     }
 
+    /** How a backend checks one segment: {@link #elements} (in process) or {@link #nativeElements} (MPI). */
+    @FunctionalInterface
+    interface SegmentCheck {
+        long elements(String name, MemorySegment segment, Precision precision, boolean writable);
+    }
+
+    /** {@link Communicator#reduceScatter}'s arguments; returns the per-rank count {@code P}. */
+    static long reduceScatter(SegmentCheck check, MemorySegment send, MemorySegment recv, Precision precision, int rank,
+                              int size) {
+        Objects.requireNonNull(precision, "precision");
+        check.elements("send", send, precision, false);
+        long p = check.elements("recv", recv, precision, true);
+        exactly("send", send, precision, size * p, "(" + size + " ranks x the recv's " + p + ")");
+        disjointOrSlice("recv", recv, "send", send, rank * p * precision.bytes(), "slice " + rank);
+        return p;
+    }
+
+    /** {@link Communicator#reduce}'s arguments; returns the element count. */
+    static long reduce(SegmentCheck check, MemorySegment send, MemorySegment recv, Precision precision, int root,
+                       int rank, int size) {
+        Objects.requireNonNull(precision, "precision");
+        root(root, size);
+        boolean isRoot = rank == root;
+        long count = check.elements("send", send, precision, isRoot && recv != null && recv.equals(send));
+        if (isRoot) {
+            check.elements("recv", recv, precision, true);
+            exactly("recv", recv, precision, count, "(the send's " + count + ")");
+            if (!recv.equals(send)) {
+                disjointOrSlice("recv", recv, "send", send, 0, "itself");
+            }
+        }
+        return count;
+    }
+
+    /** {@link Communicator#allGather}'s arguments; returns the per-rank count {@code P}. */
+    static long allGather(SegmentCheck check, MemorySegment send, MemorySegment recv, Precision precision, int rank,
+                          int size) {
+        Objects.requireNonNull(precision, "precision");
+        long p = check.elements("send", send, precision, false);
+        check.elements("recv", recv, precision, true);
+        exactly("recv", recv, precision, size * p, "(" + size + " ranks x the send's " + p + ")");
+        disjointOrSlice("send", send, "recv", recv, rank * p * precision.bytes(), "slice " + rank);
+        return p;
+    }
+
+    /** {@link Communicator#allGatherInPlace}'s arguments; returns the per-rank count {@code P}. */
+    static long allGatherInPlace(SegmentCheck check, MemorySegment buffer, Precision precision, int size) {
+        Objects.requireNonNull(precision, "precision");
+        return perRank("buffer", check.elements("buffer", buffer, precision, true), size, precision);
+    }
+
     /** Checks {@code 0 <= root < size}. */
     static void root(int root, int size) {
         if (root < 0 || root >= size) {

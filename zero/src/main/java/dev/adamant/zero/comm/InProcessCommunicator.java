@@ -32,12 +32,8 @@ final class InProcessCommunicator implements Communicator {
 
     @Override
     public void reduceScatter(MemorySegment send, MemorySegment recv, Precision precision) {
-        Objects.requireNonNull(precision, "precision");
-        CommChecks.elements("send", send, precision, false);
-        long p = CommChecks.elements("recv", recv, precision, true);
-        CommChecks.exactly("send", send, precision, size * p, "(" + size + " ranks x the recv's " + p + ")");
+        long p = CommChecks.reduceScatter(CommChecks::elements, send, recv, precision, rank, size);
         long sliceBytes = p * precision.bytes();
-        CommChecks.disjointOrSlice("recv", recv, "send", send, rank * sliceBytes, "slice " + rank);
         Call call = Call.data(Collective.REDUCE_SCATTER, seq, precision, ReduceOp.SUM, p, -1, "send", send, "recv", recv);
         run(call, () -> {
             Call[] calls = rendezvous.await(rank, call, true, 0, 2);
@@ -53,17 +49,8 @@ final class InProcessCommunicator implements Communicator {
 
     @Override
     public void reduce(MemorySegment send, MemorySegment recv, Precision precision, int root) {
-        Objects.requireNonNull(precision, "precision");
-        CommChecks.root(root, size);
+        long count = CommChecks.reduce(CommChecks::elements, send, recv, precision, root, rank, size);
         boolean isRoot = rank == root;
-        long count = CommChecks.elements("send", send, precision, isRoot && recv != null && recv.equals(send));
-        if (isRoot) {
-            CommChecks.elements("recv", recv, precision, true);
-            CommChecks.exactly("recv", recv, precision, count, "(the send's " + count + ")");
-            if (!recv.equals(send)) {
-                CommChecks.disjointOrSlice("recv", recv, "send", send, 0, "itself");
-            }
-        }
         Call call = Call.data(Collective.REDUCE, seq, precision, ReduceOp.SUM, count, root, "send", send,
                 isRoot ? "recv" : null, isRoot ? recv : null);
         run(call, () -> {
@@ -82,19 +69,13 @@ final class InProcessCommunicator implements Communicator {
 
     @Override
     public void allGather(MemorySegment send, MemorySegment recv, Precision precision) {
-        Objects.requireNonNull(precision, "precision");
-        long p = CommChecks.elements("send", send, precision, false);
-        CommChecks.elements("recv", recv, precision, true);
-        CommChecks.exactly("recv", recv, precision, size * p, "(" + size + " ranks x the send's " + p + ")");
-        CommChecks.disjointOrSlice("send", send, "recv", recv, rank * p * precision.bytes(), "slice " + rank);
+        long p = CommChecks.allGather(CommChecks::elements, send, recv, precision, rank, size);
         gather(send, "send", recv, "recv", p, precision);
     }
 
     @Override
     public void allGatherInPlace(MemorySegment buffer, Precision precision) {
-        Objects.requireNonNull(precision, "precision");
-        long total = CommChecks.elements("buffer", buffer, precision, true);
-        long p = CommChecks.perRank("buffer", total, size, precision);
+        long p = CommChecks.allGatherInPlace(CommChecks::elements, buffer, precision, size);
         long sliceBytes = p * precision.bytes();
         gather(buffer.asSlice(rank * sliceBytes, sliceBytes), "buffer", buffer, "buffer", p, precision);
     }

@@ -260,11 +260,7 @@ public final class MpiCommunicator implements Communicator, AutoCloseable {
 
     @Override
     public void reduceScatter(MemorySegment send, MemorySegment recv, Precision precision) {
-        Objects.requireNonNull(precision, "precision");
-        CommChecks.nativeElements("send", send, precision, false);
-        long p = CommChecks.nativeElements("recv", recv, precision, true);
-        CommChecks.exactly("send", send, precision, size * p, "(" + size + " ranks x the recv's " + p + ")");
-        CommChecks.disjointOrSlice("recv", recv, "send", send, rank * p * precision.bytes(), "slice " + rank);
+        long p = CommChecks.reduceScatter(CommChecks::nativeElements, send, recv, precision, rank, size);
         Call call = Call.data(Collective.REDUCE_SCATTER, seq, precision, ReduceOp.SUM, p, -1, null, null, null, null);
         run(call, tag -> {
             long[] start = new long[size], len = new long[size];
@@ -279,17 +275,8 @@ public final class MpiCommunicator implements Communicator, AutoCloseable {
 
     @Override
     public void reduce(MemorySegment send, MemorySegment recv, Precision precision, int root) {
-        Objects.requireNonNull(precision, "precision");
-        CommChecks.root(root, size);
+        long count = CommChecks.reduce(CommChecks::nativeElements, send, recv, precision, root, rank, size);
         boolean isRoot = rank == root;
-        long count = CommChecks.nativeElements("send", send, precision, isRoot && recv != null && recv.equals(send));
-        if (isRoot) {
-            CommChecks.nativeElements("recv", recv, precision, true);
-            CommChecks.exactly("recv", recv, precision, count, "(the send's " + count + ")");
-            if (!recv.equals(send)) {
-                CommChecks.disjointOrSlice("recv", recv, "send", send, 0, "itself");
-            }
-        }
         Call call = Call.data(Collective.REDUCE, seq, precision, ReduceOp.SUM, count, root, null, null, null, null);
         run(call, tag -> {
             long[] start = new long[size], len = new long[size];
@@ -301,19 +288,13 @@ public final class MpiCommunicator implements Communicator, AutoCloseable {
 
     @Override
     public void allGather(MemorySegment send, MemorySegment recv, Precision precision) {
-        Objects.requireNonNull(precision, "precision");
-        long p = CommChecks.nativeElements("send", send, precision, false);
-        CommChecks.nativeElements("recv", recv, precision, true);
-        CommChecks.exactly("recv", recv, precision, size * p, "(" + size + " ranks x the send's " + p + ")");
-        CommChecks.disjointOrSlice("send", send, "recv", recv, rank * p * precision.bytes(), "slice " + rank);
+        long p = CommChecks.allGather(CommChecks::nativeElements, send, recv, precision, rank, size);
         gather(send, recv, p, precision);
     }
 
     @Override
     public void allGatherInPlace(MemorySegment buffer, Precision precision) {
-        Objects.requireNonNull(precision, "precision");
-        long total = CommChecks.nativeElements("buffer", buffer, precision, true);
-        long p = CommChecks.perRank("buffer", total, size, precision);
+        long p = CommChecks.allGatherInPlace(CommChecks::nativeElements, buffer, precision, size);
         long sliceBytes = p * precision.bytes();
         gather(buffer.asSlice(rank * sliceBytes, sliceBytes), buffer, p, precision);
     }

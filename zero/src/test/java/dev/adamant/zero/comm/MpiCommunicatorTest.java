@@ -17,6 +17,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The MPI backend across real processes: each test starts {@code mpirun} with 2 or 4 ranks of
@@ -115,6 +116,14 @@ class MpiCommunicatorTest {
         Job job = mpirun(4, Duration.ofMinutes(4), "zero");
         assertSucceeded(job, 4, "zero");
         assertTrue(job.output().contains("PARAMETERS, precision=BF16] on 4 ranks bit-identical"), job.output());
+    }
+
+    @Test
+    void checkpointsSavedByProcessesResumeBitIdenticallyAndRestoreOnThreads(@TempDir Path tmp) throws Exception {
+        Job job = mpirun(2, Duration.ofMinutes(3), "checkpoint", "60", tmp.resolve("ckpt").toString());
+        assertSucceeded(job, 2, "checkpoint");
+        assertTrue(job.output().contains("saved by 2 processes, resumed bit-identically, restored on 3 threads"),
+                job.output());
     }
 
     @Test

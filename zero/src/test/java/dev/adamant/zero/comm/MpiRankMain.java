@@ -4,12 +4,16 @@ import dev.adamant.core.AdamConfig;
 import dev.adamant.fp16.Precision;
 import dev.adamant.fp16.scaling.DynamicLossScaler;
 import dev.adamant.zero.StepResult;
+import dev.adamant.zero.ZeroCheckpoint;
 import dev.adamant.zero.ZeroConfig;
 import dev.adamant.zero.ZeroStage;
 import dev.adamant.zero.ZeroTraining;
+import dev.adamant.zero.model.Mlp;
+import dev.adamant.zero.partition.FlatLayout;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
@@ -31,12 +35,14 @@ public final class MpiRankMain {
     public static void main(String[] args) {
         String scenario = args[0];
         Duration timeout = Duration.ofSeconds(args.length > 1 ? Long.parseLong(args[1]) : 60);
+        boolean bigPieces = scenario.equals("zero") || scenario.equals("checkpoint");
         MpiCommunicator.Settings settings = MpiCommunicator.Settings.defaults().withTimeout(timeout)
-                .withPieceElements(scenario.equals("zero") ? MpiCommunicator.Settings.DEFAULT_PIECE_ELEMENTS : SMALL_PIECE);
+                .withPieceElements(bigPieces ? MpiCommunicator.Settings.DEFAULT_PIECE_ELEMENTS : SMALL_PIECE);
         MpiCommunicator.runRank(settings, comm -> {
             switch (scenario) {
                 case "collectives" -> collectives(comm);
                 case "zero" -> zero(comm, timeout);
+                case "checkpoint" -> checkpoint(comm, Path.of(args[2]));
                 case "bad-input" -> badInput(comm);
                 case "throw" -> failAfterSomeSteps(comm, () -> {
                     throw new IllegalStateException("injected failure on rank " + comm.rank());
@@ -258,6 +264,37 @@ public final class MpiRankMain {
                         + " steps, " + skipped + " skipped for overflow, loss " + mine.history().get(0).loss() + " -> "
                         + mine.history().get(steps - 1).loss() + ")");
             }
+        }
+    }
+
+    /**
+     * Checkpoints across processes: the ranks train 6 steps and save (each process its own shard),
+     * resume from the folder and train to 12; rank 0 requires the result to equal 12 steps straight
+     * through on threads, and restores the processes' checkpoint onto 3 threads in process.
+     */
+    static void checkpoint(MpiCommunicator comm, Path folder) {
+        int n = comm.size(), batch = 8;
+        ZeroConfig config = config(ZeroStage.GRADIENTS, Precision.FP16, n, batch);
+        ZeroTraining.Options half = new ZeroTraining.Options(n, config, WIDTHS, batch, 6, SEED, Duration.ofMinutes(1));
+        ZeroTraining.Options whole = new ZeroTraining.Options(n, config, WIDTHS, batch, 12, SEED, Duration.ofMinutes(1));
+        ZeroTraining.runRank(half, new ZeroTraining.Checkpointing(folder, 0, null), comm, r -> { });
+        ZeroTraining.RankResult resumed = ZeroTraining.runRank(whole, new ZeroTraining.Checkpointing(null, 0, folder),
+                comm, r -> { });
+        if (comm.rank() == 0) {
+            ZeroTraining.Result straight = ZeroTraining.run(whole, r -> { });
+            check(Arrays.equals(straight.finalParams(), resumed.finalParams()),
+                    "resumed over MPI: parameters differ from 12 steps straight through");
+            check(straight.history().subList(6, 12).equals(resumed.history()), "resumed over MPI: the steps differ");
+            try (Mlp probe = new Mlp(WIDTHS, Precision.FP16, 1)) {
+                FlatLayout three = FlatLayout.of(probe.tensorSizes(), 3);
+                InProcessGroup.create(3, Duration.ofMinutes(1)).run(c -> {
+                    ZeroCheckpoint.Restored r = ZeroCheckpoint.restore(config(ZeroStage.PARAMETERS, Precision.FP16, n,
+                            batch), three, c, folder);
+                    r.device().close();
+                    check(r.info().iterations() == 6 && r.info().savedDevices() == n, "restored " + r.info());
+                });
+            }
+            System.out.println("rank 0: saved by " + n + " processes, resumed bit-identically, restored on 3 threads");
         }
     }
 
