@@ -150,8 +150,9 @@ public final class ZeroCheckpoint {
      * Saves {@code device}'s partition of the run's state as checkpoint {@code iterations} in
      * {@code folder} (created if needed); a collective: every device of the group calls it with the
      * same folder and iterations, each writes its own file at the same time. Returns once the
-     * checkpoint is complete and renamed into place on every device; if any device fails, every
-     * device throws and the previous checkpoints are untouched.
+     * checkpoint is complete and renamed into place on every device. If a device fails, nothing is
+     * committed and the earlier checkpoints are untouched: in process every device throws (the others
+     * with its exception as the cause); over MPI the failing rank's {@code runRank} aborts the job.
      *
      * @param iterations the training loop's position: the steps tried so far, skipped ones included
      * @return the checkpoint's directory
@@ -217,7 +218,7 @@ public final class ZeroCheckpoint {
             lengths.add(t.count());
         }
         snap.checkTensors(names, lengths);
-        Snapshot s = snap;
+        Snapshot s = snap;   // effectively final, for the restorer
         ZeroDevice device = new ZeroDevice(config, layout, comm, null, new ZeroDevice.Restorer() {
             @Override
             public void load(ZeroDevice d, Tensor t, MixedPrecisionOptimizer m, long from, MemorySegment ownParams) {
@@ -278,9 +279,14 @@ public final class ZeroCheckpoint {
         if (params != null) {
             int h = config.precision().bytes();
             long at = 0;
-            for (int t = 0; t < lengths.size(); t++) {
-                s.read(t, PARAMS, 0, params.asSlice(at * h, lengths.get(t) * h), config.precision());
-                at += lengths.get(t);
+            try {
+                for (int t = 0; t < lengths.size(); t++) {
+                    s.read(t, PARAMS, 0, params.asSlice(at * h, lengths.get(t) * h), config.precision());
+                    at += lengths.get(t);
+                }
+            } catch (RuntimeException e) {
+                target.close();   // restored, but its parameters are not: nothing half-loaded stays usable
+                throw e;
             }
         }
         return s.info();

@@ -50,7 +50,9 @@ import java.util.function.Consumer;
  * Buffers must be native segments (MPI reads and writes by address), open, accessible from the
  * calling thread; heap or closed segments are refused before anything moves. Every wait polls
  * {@code MPI_Testall} and gives up after {@link Settings#timeout()} with a
- * {@link CollectiveTimeoutException} that names the collective and the ranks not heard from.
+ * {@link CollectiveTimeoutException} that names the collective and this rank. Waiting ranks spin,
+ * or, when the node has more ranks than processors ({@code mpirun --oversubscribe}), sleep 20 µs
+ * between polls ({@code -Dadamant.mpi.parkNanos}) so that the rank they wait for can run.
  * MPI errors (returned, not fatal: the communicator uses {@code MPI_ERRORS_RETURN}) become
  * {@link MpiException}s with MPI's message. After any failure inside a collective the communicator
  * is broken, as an {@link InProcessGroup} is: every later call throws {@link GroupFailedException}.
@@ -105,8 +107,11 @@ public final class MpiCommunicator implements Communicator, AutoCloseable {
     private static final int HEADER_BYTES = HEADER_LONGS * Long.BYTES;
     private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT;
     private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG;
-    /** MPI guarantees tags up to at least 32767. */
-    private static final int TAG_MASK = 0x7FFF;
+    /**
+     * Tags: MPI guarantees up to 32767. A collective's messages use its sequence number modulo 2^14,
+     * and an all-reduce's gathering half sets bit 14, so no two collectives in flight share a tag.
+     */
+    private static final int SEQ_TAG_MASK = 0x3FFF, SECOND_HALF_TAG = 0x4000;
     /** The one thread inside a collective on any of this process's communicators (MPI_THREAD_SERIALIZED). */
     private static final AtomicReference<Thread> BUSY = new AtomicReference<>();
     private static final Object LIFECYCLE = new Object();
@@ -327,7 +332,7 @@ public final class MpiCommunicator implements Communicator, AutoCloseable {
             int b = precision.bytes();
             MemorySegment mine = buffer.asSlice(start[rank] * b, len[rank] * b);
             reduceChunks(buffer, start, len, mine, precision, op, tag, call);
-            gatherChunks(mine, buffer, start, len, precision, tag ^ 0x4000, call);
+            gatherChunks(mine, buffer, start, len, precision, tag | SECOND_HALF_TAG, call);
             stats.allReduce(size, rank, total, b);
         });
     }
@@ -491,7 +496,7 @@ public final class MpiCommunicator implements Communicator, AutoCloseable {
             seq++;
             try {
                 exchangeHeaders(call);
-                body.run((int) (call.seq() & TAG_MASK) & 0x3FFF);
+                body.run((int) (call.seq() & SEQ_TAG_MASK));
             } catch (RuntimeException | Error e) {
                 failure = e;
                 throw e;
