@@ -313,6 +313,27 @@ class ZeroCheckpointTest {
     }
 
     @Test
+    void badSaveArgumentsAreRefusedBeforeAnythingIsWritten(@TempDir Path tmp) throws IOException {
+        FlatLayout layout = layout(1);
+        try (Arena arena = Arena.ofShared()) {
+            MemorySegment initial = arena.allocate(layout.paddedSize() * Float.BYTES, 64);
+            InProcessGroup.create(1, Duration.ofMinutes(1)).run(comm -> {
+                try (ZeroDevice d = new ZeroDevice(config(ZeroStage.OPTIMIZER_STATE, MICRO_BATCH, "FP16", "nearest"), layout,
+                        comm, initial)) {
+                    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                            () -> ZeroCheckpoint.save(d, tmp, -1));
+                    assertEquals("iterations: expected >= 0, got -1", e.getMessage());
+                    assertEquals("folder", assertThrows(NullPointerException.class,
+                            () -> ZeroCheckpoint.save(d, null, 1)).getMessage());
+                }
+            });
+        }
+        try (Stream<Path> s = Files.list(tmp)) {
+            assertEquals(0, s.count());
+        }
+    }
+
+    @Test
     void noCheckpointIsRefused(@TempDir Path tmp) {
         String m = refusal(tmp);
         assertTrue(m.contains("no checkpoint in " + tmp), m);
