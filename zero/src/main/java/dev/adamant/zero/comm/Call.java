@@ -30,6 +30,25 @@ record Call(Collective kind, long seq, Precision precision, ReduceOp op, long el
         return kind == o.kind && precision == o.precision && op == o.op && elements == o.elements && root == o.root;
     }
 
+    /** {@link Communicator#allReduceMax}'s answer: the ranks' values folded with {@link Math#max} in rank order. */
+    static float maxOf(Call[] calls) {
+        float max = calls[0].floatValue;
+        for (int k = 1; k < calls.length; k++) {
+            max = Math.max(max, calls[k].floatValue);
+        }
+        return max;
+    }
+
+    /** {@link Communicator#anyTrue}'s answer: whether any rank passed true. */
+    static boolean anyOf(Call[] calls) {
+        for (Call c : calls) {
+            if (c.boolValue) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** {@code "allReduce(FP32, SUM, 1000 elements) #3"}. */
     String describe() {
         String args = switch (kind) {

@@ -162,12 +162,7 @@ final class InProcessCommunicator implements Communicator {
         Call call = Call.control(Collective.ALL_REDUCE_MAX, seq, 1, value, false, null);
         float[] result = new float[1];
         run(call, () -> {
-            Call[] calls = rendezvous.await(rank, call, true, 0, 1);
-            float max = calls[0].floatValue();
-            for (int k = 1; k < size; k++) {
-                max = Math.max(max, calls[k].floatValue());
-            }
-            result[0] = max;
+            result[0] = Call.maxOf(rendezvous.await(rank, call, true, 0, 1));
             stats.scatterOrGather(Collective.ALL_REDUCE_MAX, size, 1, Float.BYTES);
         });
         return result[0];
@@ -178,12 +173,7 @@ final class InProcessCommunicator implements Communicator {
         Call call = Call.control(Collective.ANY_TRUE, seq, 1, 0f, value, null);
         boolean[] result = new boolean[1];
         run(call, () -> {
-            Call[] calls = rendezvous.await(rank, call, true, 0, 1);
-            boolean any = false;
-            for (Call c : calls) {
-                any |= c.boolValue();
-            }
-            result[0] = any;
+            result[0] = Call.anyOf(rendezvous.await(rank, call, true, 0, 1));
             stats.scatterOrGather(Collective.ANY_TRUE, size, 1, 1);
         });
         return result[0];

@@ -267,7 +267,7 @@ public final class MpiCommunicator implements Communicator, AutoCloseable {
     public void reduceScatter(MemorySegment send, MemorySegment recv, Precision precision) {
         long p = CommChecks.reduceScatter(CommChecks::nativeElements, send, recv, precision, rank, size);
         Call call = Call.data(Collective.REDUCE_SCATTER, seq, precision, ReduceOp.SUM, p, -1, null, null, null, null);
-        run(call, tag -> {
+        run(call, (tag, calls) -> {
             long[] start = new long[size], len = new long[size];
             for (int j = 0; j < size; j++) {
                 start[j] = j * p;
@@ -283,7 +283,7 @@ public final class MpiCommunicator implements Communicator, AutoCloseable {
         long count = CommChecks.reduce(CommChecks::nativeElements, send, recv, precision, root, rank, size);
         boolean isRoot = rank == root;
         Call call = Call.data(Collective.REDUCE, seq, precision, ReduceOp.SUM, count, root, null, null, null, null);
-        run(call, tag -> {
+        run(call, (tag, calls) -> {
             long[] start = new long[size], len = new long[size];
             len[root] = count;
             reduceChunks(send, start, len, isRoot ? recv : null, precision, ReduceOp.SUM, tag, call);
@@ -306,7 +306,7 @@ public final class MpiCommunicator implements Communicator, AutoCloseable {
 
     private void gather(MemorySegment send, MemorySegment recv, long p, Precision precision) {
         Call call = Call.data(Collective.ALL_GATHER, seq, precision, null, p, -1, null, null, null, null);
-        run(call, tag -> {
+        run(call, (tag, calls) -> {
             long[] start = new long[size], len = new long[size];
             for (int j = 0; j < size; j++) {
                 start[j] = j * p;
@@ -323,7 +323,7 @@ public final class MpiCommunicator implements Communicator, AutoCloseable {
         Objects.requireNonNull(op, "op");
         long total = CommChecks.nativeElements("buffer", buffer, precision, true);
         Call call = Call.data(Collective.ALL_REDUCE, seq, precision, op, total, -1, null, null, null, null);
-        run(call, tag -> {
+        run(call, (tag, calls) -> {
             long[] start = new long[size], len = new long[size];
             for (int j = 0; j < size; j++) {
                 start[j] = RingVolume.chunkStart(size, j, total);
@@ -343,7 +343,7 @@ public final class MpiCommunicator implements Communicator, AutoCloseable {
         CommChecks.root(root, size);
         long total = CommChecks.nativeElements("buffer", buffer, precision, rank != root);
         Call call = Call.data(Collective.BROADCAST, seq, precision, null, total, root, null, null, null, null);
-        run(call, tag -> {
+        run(call, (tag, calls) -> {
             int b = precision.bytes();
             MemorySegment type = type(precision);
             MemorySegment request = requests.asSlice(0, Mpi.HANDLE.byteSize());
@@ -363,19 +363,15 @@ public final class MpiCommunicator implements Communicator, AutoCloseable {
     @Override
     public void barrier() {
         Call call = Call.control(Collective.BARRIER, seq, 0, 0f, false, null);
-        run(call, tag -> stats.record(Collective.BARRIER, 0, 0));
+        run(call, (tag, calls) -> stats.record(Collective.BARRIER, 0, 0));
     }
 
     @Override
     public float allReduceMax(float value) {
         Call call = Call.control(Collective.ALL_REDUCE_MAX, seq, 1, value, false, null);
         float[] result = new float[1];
-        run(call, tag -> {
-            float max = Float.intBitsToFloat((int) headersIn.getAtIndex(LONG, 6));
-            for (int k = 1; k < size; k++) {
-                max = Math.max(max, Float.intBitsToFloat((int) headersIn.getAtIndex(LONG, k * HEADER_LONGS + 6)));
-            }
-            result[0] = max;
+        run(call, (tag, calls) -> {
+            result[0] = Call.maxOf(calls);
             stats.scatterOrGather(Collective.ALL_REDUCE_MAX, size, 1, Float.BYTES);
         });
         return result[0];
@@ -385,12 +381,8 @@ public final class MpiCommunicator implements Communicator, AutoCloseable {
     public boolean anyTrue(boolean value) {
         Call call = Call.control(Collective.ANY_TRUE, seq, 1, 0f, value, null);
         boolean[] result = new boolean[1];
-        run(call, tag -> {
-            boolean any = false;
-            for (int k = 0; k < size; k++) {
-                any |= headersIn.getAtIndex(LONG, k * HEADER_LONGS + 6) != 0;
-            }
-            result[0] = any;
+        run(call, (tag, calls) -> {
+            result[0] = Call.anyOf(calls);
             stats.scatterOrGather(Collective.ANY_TRUE, size, 1, 1);
         });
         return result[0];
@@ -402,7 +394,7 @@ public final class MpiCommunicator implements Communicator, AutoCloseable {
         double[] mine = local.clone();
         Call call = Call.control(Collective.ALL_GATHER_DOUBLES, seq, mine.length, 0f, false, null);
         double[] all = new double[Math.multiplyExact(size, mine.length)];
-        run(call, tag -> {
+        run(call, (tag, calls) -> {
             try (Arena local2 = Arena.ofConfined()) {
                 MemorySegment out = local2.allocate(Math.max(8L, (long) mine.length * Double.BYTES), 8);
                 MemorySegment.copy(mine, 0, out, ValueLayout.JAVA_DOUBLE, 0, mine.length);
@@ -467,9 +459,9 @@ public final class MpiCommunicator implements Communicator, AutoCloseable {
 
     // ---------------------------------------------------------------- engine
 
-    /** The body of a collective, given the MPI tag its messages use. */
+    /** The body of a collective, given the MPI tag its messages use and every rank's call. */
     private interface Body {
-        void run(int tag);
+        void run(int tag, Call[] calls);
     }
 
     /**
@@ -495,8 +487,8 @@ public final class MpiCommunicator implements Communicator, AutoCloseable {
             }
             seq++;
             try {
-                exchangeHeaders(call);
-                body.run((int) (call.seq() & SEQ_TAG_MASK));
+                Call[] calls = exchangeHeaders(call);
+                body.run((int) (call.seq() & SEQ_TAG_MASK), calls);
             } catch (RuntimeException | Error e) {
                 failure = e;
                 throw e;
@@ -506,8 +498,11 @@ public final class MpiCommunicator implements Communicator, AutoCloseable {
         }
     }
 
-    /** All ranks' headers into {@link #headersIn}; throws the same mismatch on every rank if they differ. */
-    private void exchangeHeaders(Call call) {
+    /**
+     * Every rank's call, from the headers all ranks exchange (with the control collectives' values);
+     * throws the same mismatch on every rank if they differ.
+     */
+    private Call[] exchangeHeaders(Call call) {
         headerOut.setAtIndex(LONG, 0, call.kind().ordinal());
         headerOut.setAtIndex(LONG, 1, call.seq());
         headerOut.setAtIndex(LONG, 2, call.precision() == null ? -1 : call.precision().ordinal());
@@ -535,14 +530,17 @@ public final class MpiCommunicator implements Communicator, AutoCloseable {
                 throw new CollectiveMismatchException("rank " + rank + ": rank " + k + " sent a header that is not"
                         + " Adamant's in " + call.describe() + " (another program on the communicator?)");
             }
+            int value = (int) headersIn.getAtIndex(LONG, base + 6);
             calls[k] = new Call(kinds[kind], headersIn.getAtIndex(LONG, base + 1), prec < 0 ? null : precisions[prec],
                     op < 0 ? null : ops[op], headersIn.getAtIndex(LONG, base + 4),
-                    (int) headersIn.getAtIndex(LONG, base + 5), null, null, null, null, 0f, false, null);
+                    (int) headersIn.getAtIndex(LONG, base + 5), null, null, null, null, Float.intBitsToFloat(value),
+                    value != 0, null);
         }
         RuntimeException problem = Call.checkGroup(calls);
         if (problem != null) {
             throw problem;
         }
+        return calls;
     }
 
     /**
