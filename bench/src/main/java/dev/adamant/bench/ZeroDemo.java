@@ -63,11 +63,7 @@ final class ZeroDemo {
                     checkpoints);
         }
 
-        /** Steps this invocation runs: all of them, or those after the checkpoint it resumes from. */
-        int stepsToRun() {
-            return (int) (steps - resumedAt());
-        }
-
+        /** The step the checkpoint it resumes from was saved at, or 0. */
         long resumedAt() {
             return checkpoints.resume() == null ? 0 : ZeroCheckpoint.inspect(checkpoints.resume()).iterations();
         }
@@ -153,7 +149,7 @@ final class ZeroDemo {
         List<StepResult> seen = new ArrayList<>();
         float[] first = {Float.NaN};
         long resumedAt = o.resumedAt();
-        int total = o.stepsToRun();
+        int total = (int) (o.steps() - resumedAt);
         if (resumedAt > 0) {
             out.printf(Locale.ROOT, "  resuming from %s (step %d of %d)%n",
                     ZeroCheckpoint.latest(o.checkpoints().resume()).orElseThrow(), resumedAt, o.steps());

@@ -142,8 +142,7 @@ public final class ZeroCheckpoint {
      * @throws CheckpointException if there is none, or its headers are refused
      */
     public static Info inspect(Path folder) {
-        Path dir = latest(folder).orElseThrow(() -> new CheckpointException("no checkpoint in " + folder));
-        return Snapshot.open(dir).info();
+        return Snapshot.open(newest(folder)).info();
     }
 
     /**
@@ -206,19 +205,8 @@ public final class ZeroCheckpoint {
         Objects.requireNonNull(config, "config");
         Objects.requireNonNull(layout, "layout");
         Objects.requireNonNull(comm, "comm");
-        Path dir = latest(folder).orElseThrow(() -> new CheckpointException("no checkpoint in " + folder
-                + " (expected a " + PREFIX + "NNNNNNNNNNNN folder written by ZeroCheckpoint.save)"));
         // Every device reads the same headers, so all refuse alike, each with the full message.
-        Snapshot snap = Snapshot.open(dir);
-        snap.checkConfig(configMap(config));
-        List<String> names = new ArrayList<>();
-        List<Long> lengths = new ArrayList<>();
-        for (Tensor t : layout.tensors()) {
-            names.add(t.name());
-            lengths.add(t.count());
-        }
-        snap.checkTensors(names, lengths);
-        Snapshot s = snap;   // effectively final, for the restorer
+        Snapshot s = Snapshot.checked(newest(folder), config, tensorLengths(layout));
         ZeroDevice device = new ZeroDevice(config, layout, comm, null, new ZeroDevice.Restorer() {
             @Override
             public void load(ZeroDevice d, Tensor t, MixedPrecisionOptimizer m, long from, MemorySegment ownParams) {
@@ -250,12 +238,8 @@ public final class ZeroCheckpoint {
         Objects.requireNonNull(target, "target");
         Objects.requireNonNull(config, "config");
         Objects.requireNonNull(tensorSizes, "tensorSizes");
-        Path dir = latest(folder).orElseThrow(() -> new CheckpointException("no checkpoint in " + folder));
-        Snapshot s = Snapshot.open(dir);
-        s.checkConfig(configMap(config));
-        List<String> names = new ArrayList<>(tensorSizes.keySet());
+        Snapshot s = Snapshot.checked(newest(folder), config, tensorSizes);
         List<Long> lengths = new ArrayList<>(tensorSizes.values());
-        s.checkTensors(names, lengths);
         long total = lengths.stream().mapToLong(Long::longValue).sum();
         if (target.size() != total) {
             throw new IllegalArgumentException("target: expected " + total + " parameters (the tensors'), got "
@@ -310,14 +294,25 @@ public final class ZeroCheckpoint {
     }
 
     private static CheckpointShard.Fields fields(ZeroDevice d, long iterations) {
-        List<String> names = new ArrayList<>();
-        List<Long> lengths = new ArrayList<>();
-        for (Tensor t : d.layout().tensors()) {
-            names.add(t.name());
-            lengths.add(t.count());
-        }
+        Map<String, Long> tensors = tensorLengths(d.layout());
         return new CheckpointShard.Fields(d.comm().rank(), d.comm().size(), libraryVersion(), d.config().stage().name(),
-                configMap(d.config()), iterations, d.steps(), d.scaler().state(), names, lengths);
+                configMap(d.config()), iterations, d.steps(), d.scaler().state(), List.copyOf(tensors.keySet()),
+                List.copyOf(tensors.values()));
+    }
+
+    /** The model's tensors and their lengths without padding, in the layout's order. */
+    private static Map<String, Long> tensorLengths(FlatLayout layout) {
+        Map<String, Long> m = new LinkedHashMap<>();
+        for (Tensor t : layout.tensors()) {
+            m.put(t.name(), t.count());
+        }
+        return m;
+    }
+
+    /** The newest checkpoint in {@code folder}, or a refusal that says there is none. */
+    private static Path newest(Path folder) {
+        return latest(folder).orElseThrow(() -> new CheckpointException("no checkpoint in " + folder
+                + " (expected a " + PREFIX + "NNNNNNNNNNNN folder written by ZeroCheckpoint.save)"));
     }
 
     /** This device's share of every tensor: {@code [r*slice, (r+1)*slice)} cut at the tensor's end. */
@@ -448,6 +443,14 @@ public final class ZeroCheckpoint {
                 }
             }
             return new Snapshot(dir, List.copyOf(headers));
+        }
+
+        /** {@link #open}, then refused unless the configuration and the model's tensors match the saved run's. */
+        static Snapshot checked(Path dir, ZeroConfig config, Map<String, Long> tensors) {
+            Snapshot s = open(dir);
+            s.checkConfig(configMap(config));
+            s.checkTensors(List.copyOf(tensors.keySet()), List.copyOf(tensors.values()));
+            return s;
         }
 
         CheckpointShard.Header first() {
