@@ -5,14 +5,14 @@ import static dev.adamant.fp16.panama.HalfVectors.HALVES;
 import static dev.adamant.fp16.panama.HalfVectors.ORDER;
 
 import dev.adamant.fp16.internal.Codec;
-import dev.adamant.fp16.scalar.ScalarHalfCodec;
+import dev.adamant.fp16.scalar.ScalarCodec;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.ShortVector;
 
 /**
  * The vector Half codec: {@link HalfVectors} over the buffers, the tail handed to
- * {@link ScalarHalfCodec}, which does the same operations in the same order, so the two agree bit
+ * {@link ScalarCodec#HALF}, which does the same operations in the same order, so the two agree bit
  * for bit. One pass over memory, 6 bytes per element. The caller has checked the arguments
  * ({@link Codec}).
  *
@@ -48,7 +48,7 @@ final class PanamaHalfCodec implements Codec {
             HalfVectors.encode(FloatVector.fromMemorySegment(FLOATS, floats, f + i * Float.BYTES, ORDER))
                     .intoMemorySegment(halves, h + i * Short.BYTES, ORDER);
         }
-        ScalarHalfCodec.INSTANCE.encode(floats, floatIndex + bound, halves, halfIndex + bound, count - bound);
+        ScalarCodec.HALF.encode(floats, floatIndex + bound, halves, halfIndex + bound, count - bound);
     }
 
     /** {@link #encode}'s loop for segments of any class. */
@@ -61,7 +61,7 @@ final class PanamaHalfCodec implements Codec {
             HalfVectors.encode(FloatVector.fromMemorySegment(FLOATS, floats, f + i * Float.BYTES, ORDER))
                     .intoMemorySegment(halves, h + i * Short.BYTES, ORDER);
         }
-        ScalarHalfCodec.INSTANCE.encode(floats, floatIndex + bound, halves, halfIndex + bound, count - bound);
+        ScalarCodec.HALF.encode(floats, floatIndex + bound, halves, halfIndex + bound, count - bound);
     }
 
     @Override
@@ -78,7 +78,7 @@ final class PanamaHalfCodec implements Codec {
             HalfVectors.encodeStochastic(FloatVector.fromMemorySegment(FLOATS, floats, f + i * Float.BYTES, ORDER),
                     CounterRandomVectors.bits(key, counterBase + i)).intoMemorySegment(halves, h + i * Short.BYTES, ORDER);
         }
-        ScalarHalfCodec.INSTANCE.encodeStochastic(floats, floatIndex + bound, halves, halfIndex + bound,
+        ScalarCodec.HALF.encodeStochastic(floats, floatIndex + bound, halves, halfIndex + bound,
                 count - bound, key, counterBase + bound);
     }
 
@@ -92,7 +92,7 @@ final class PanamaHalfCodec implements Codec {
             HalfVectors.encodeStochastic(FloatVector.fromMemorySegment(FLOATS, floats, f + i * Float.BYTES, ORDER),
                     CounterRandomVectors.bits(key, counterBase + i)).intoMemorySegment(halves, h + i * Short.BYTES, ORDER);
         }
-        ScalarHalfCodec.INSTANCE.encodeStochastic(floats, floatIndex + bound, halves, halfIndex + bound,
+        ScalarCodec.HALF.encodeStochastic(floats, floatIndex + bound, halves, halfIndex + bound,
                 count - bound, key, counterBase + bound);
     }
 
@@ -109,7 +109,7 @@ final class PanamaHalfCodec implements Codec {
             HalfVectors.decode(ShortVector.fromMemorySegment(HALVES, halves, h + i * Short.BYTES, ORDER))
                     .intoMemorySegment(floats, f + i * Float.BYTES, ORDER);
         }
-        ScalarHalfCodec.INSTANCE.decode(halves, halfIndex + bound, floats, floatIndex + bound, count - bound);
+        ScalarCodec.HALF.decode(halves, halfIndex + bound, floats, floatIndex + bound, count - bound);
     }
 
     /** {@link #decode}'s loop for segments of any class. */
@@ -122,6 +122,6 @@ final class PanamaHalfCodec implements Codec {
             HalfVectors.decode(ShortVector.fromMemorySegment(HALVES, halves, h + i * Short.BYTES, ORDER))
                     .intoMemorySegment(floats, f + i * Float.BYTES, ORDER);
         }
-        ScalarHalfCodec.INSTANCE.decode(halves, halfIndex + bound, floats, floatIndex + bound, count - bound);
+        ScalarCodec.HALF.decode(halves, halfIndex + bound, floats, floatIndex + bound, count - bound);
     }
 }

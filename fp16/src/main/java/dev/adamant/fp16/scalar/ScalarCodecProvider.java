@@ -11,6 +11,6 @@ public final class ScalarCodecProvider implements CodecProvider {
 
     @Override public String name() { return "scalar"; }
     @Override public int lanes() { return 1; }
-    @Override public Codec half() { return ScalarHalfCodec.INSTANCE; }
-    @Override public Codec bfloat16() { return ScalarBFloat16Codec.INSTANCE; }
+    @Override public Codec half() { return ScalarCodec.HALF; }
+    @Override public Codec bfloat16() { return ScalarCodec.BFLOAT16; }
 }
