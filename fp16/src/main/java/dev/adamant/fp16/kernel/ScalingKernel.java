@@ -33,15 +33,22 @@ public interface ScalingKernel {
 
     /**
      * As {@link #unscaleFloats}, for 16-bit gradients of {@code format} (FP16 or BF16), and read-only:
-     * each value is widened exactly, tested, unscaled and squared into the block sums, and nothing is
-     * written back. The same bits as decoding into floats and calling {@link #unscaleFloats}.
+     * each value's exponent field is tested, and its magnitude ({@link Widening}) unscaled and squared
+     * into the block sums; nothing is written. When no value is infinite or NaN, the block sums are
+     * the bits that decoding into floats and calling {@link #unscaleFloats} gives; otherwise they are
+     * not specified (but the same in every implementation).
+     *
+     * @return whether any gradient was infinite or NaN
      */
     boolean unscaleHalves(MemorySegment halves, Precision format, float invScale, long from, long count,
                           double[] blockSums, int firstBlock);
 
     /**
-     * {@code x = (x * first) * second} over floats {@code [from, from + count)}, two roundings, as
-     * unscaling ({@code first = 1/scale}) and then clipping ({@code second = coef}) round in PyTorch.
+     * The update pass's gradient tile: 16-bit gradients {@code [from, from + count)} of {@code format}
+     * widened, unscaled and clipped into floats {@code [floatIndex, floatIndex + count)}:
+     * {@code (g * invScale) * coef}, two roundings, as unscaling and then clipping round in PyTorch.
+     * Exact for every input, infinities and NaNs included.
      */
-    void scale(MemorySegment floats, float first, float second, long from, long count);
+    void widenScaled(MemorySegment halves, Precision format, long from, MemorySegment floats, long floatIndex,
+                     float invScale, float coef, long count);
 }

@@ -105,7 +105,7 @@ public final class MixedPrecisionOptimizer implements AutoCloseable {
         return n;
     }
 
-    /** How many norm blocks {@link #checkGradients} fills: one per {@value #TILE} parameters. */
+    /** How many norm blocks {@link #checkGradients} fills: one per {@value SquareSums#BLOCK} parameters. */
     public int normBlocks() {
         return SquareSums.blocks(n);
     }
@@ -227,7 +227,8 @@ public final class MixedPrecisionOptimizer implements AutoCloseable {
     /**
      * The first pass alone, for sharded training: whether any gradient is inf or NaN and, if
      * {@code blockSums} is not null, the {@link SquareSums} block sums of the unscaled gradients into
-     * it (one per block of {@value #TILE}, {@code SquareSums.blocks(size())} of them). Writes nothing else.
+     * it (one per block of {@value SquareSums#BLOCK}, {@code SquareSums.blocks(size())} of them; when the answer
+     * is true they are not specified). Writes nothing else.
      */
     public boolean checkGradients(MemorySegment grads, float scale, double[] blockSums, Executor executor,
                                   int parallelism) {
@@ -279,8 +280,7 @@ public final class MixedPrecisionOptimizer implements AutoCloseable {
                     for (long i = from; i < from + count; i += TILE) {
                         int len = (int) Math.min(TILE, from + count - i);
                         long bytes = (long) len * Float.BYTES;
-                        codec.decode(grads, i, g, 0, len);
-                        scaling.scale(g, inv, clipCoefficient, 0, len);
+                        scaling.widenScaled(grads, precision, i, g, 0, inv, clipCoefficient, len);
                         if (master != null) {
                             step.apply(master.asSlice(i * Float.BYTES, bytes), g.asSlice(0, bytes), i);
                             encode(master, i, params, i, len, t);

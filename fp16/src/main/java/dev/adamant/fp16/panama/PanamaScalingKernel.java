@@ -3,6 +3,7 @@ package dev.adamant.fp16.panama;
 import dev.adamant.fp16.Precision;
 import dev.adamant.fp16.kernel.ScalingKernel;
 import dev.adamant.fp16.kernel.SquareSums;
+import dev.adamant.fp16.kernel.Widening;
 import dev.adamant.fp16.scalar.ScalarScalingKernel;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
@@ -27,6 +28,8 @@ public final class PanamaScalingKernel implements ScalingKernel {
     /** Vectors per group of 16 accumulators: 1, 2 or 4. */
     private static final int GROUPS = SquareSums.ACCUMULATORS / L;
     private static final int FLOAT_EXPONENT = 0x7F80_0000;
+    private static final int SIGN = 0x8000_0000;
+    private static final VectorSpecies<Short> HALVES = HalfVectors.HALVES;
 
     public PanamaScalingKernel() {
         if (L > SquareSums.ACCUMULATORS || SquareSums.ACCUMULATORS % L != 0 || GROUPS > 4) {
@@ -68,46 +71,53 @@ public final class PanamaScalingKernel implements ScalingKernel {
     @Override
     public boolean unscaleHalves(MemorySegment halves, Precision format, float invScale, long from, long count,
                                  double[] blockSums, int firstBlock) {
-        boolean fp16 = format == Precision.FP16;
+        Widening w = Widening.of(format);
         return SquareSums.forEachBlock(from, count, blockSums, firstBlock,
-                (start, len, acc) -> unscaleHalvesBlock(halves, fp16, invScale, start, len, acc)) == FLOAT_EXPONENT;
+                (start, len, acc) -> unscaleHalvesBlock(halves, w, invScale, start, len, acc)) == FLOAT_EXPONENT;
     }
 
     /**
-     * One 16-bit block: each group of 16 widened in registers ({@link HalfVectors#load} or
-     * {@link BFloat16Vectors#load}), tested, unscaled and squared; the rest by the scalar twin. The
-     * format test is loop-invariant (C2 unswitches it).
+     * One 16-bit block: each group of 16 tested on its exponent fields (a running lane-wise maximum
+     * of {@code h & exponentMask}, in the 16-bit lanes), widened to magnitudes ({@link Widening}, the
+     * multiplication folded into the unscaling one where that is exact), unscaled and squared; the
+     * rest by the scalar twin, which does the same operations.
      */
-    private static int unscaleHalvesBlock(MemorySegment halves, boolean fp16, float invScale, long start, long len,
+    private static int unscaleHalvesBlock(MemorySegment halves, Widening w, float invScale, long start, long len,
                                           float[] acc) {
-        FloatVector inv = FloatVector.broadcast(FLOATS, invScale);
+        float folded = w.folded(invScale);
+        boolean twice = folded == 0f;
+        FloatVector first = FloatVector.broadcast(FLOATS, twice ? w.scale() : folded);
+        FloatVector second = FloatVector.broadcast(FLOATS, invScale);
+        IntVector mask = IntVector.broadcast(INTS, w.mask());
+        int shift = w.shift();
+        short exponent = w.exponentMask();
         FloatVector a0 = FloatVector.zero(FLOATS), a1 = a0, a2 = a0, a3 = a0;
-        IntVector max = IntVector.zero(INTS);
+        ShortVector max = ShortVector.zero(HALVES);
         int groups = (int) (len / SquareSums.ACCUMULATORS);
         long o = start * Short.BYTES;
         final long step = (long) L * Short.BYTES;
         for (int k = 0; k < groups; k++) {
-            FloatVector g = fp16 ? HalfVectors.load(halves, o) : BFloat16Vectors.load(halves, o);
-            max = max.max(g.reinterpretAsInts().and(FLOAT_EXPONENT));
-            FloatVector u = g.mul(inv);
+            ShortVector h = ShortVector.fromMemorySegment(HALVES, halves, o, ORDER);
+            max = max.max(h.and(exponent));
+            FloatVector u = unscaled(widen(h), shift, mask, first, second, twice);
             a0 = u.fma(u, a0);
             o += step;
             if (GROUPS > 1) {
-                g = fp16 ? HalfVectors.load(halves, o) : BFloat16Vectors.load(halves, o);
-                max = max.max(g.reinterpretAsInts().and(FLOAT_EXPONENT));
-                u = g.mul(inv);
+                h = ShortVector.fromMemorySegment(HALVES, halves, o, ORDER);
+                max = max.max(h.and(exponent));
+                u = unscaled(widen(h), shift, mask, first, second, twice);
                 a1 = u.fma(u, a1);
                 o += step;
             }
             if (GROUPS > 2) {
-                g = fp16 ? HalfVectors.load(halves, o) : BFloat16Vectors.load(halves, o);
-                max = max.max(g.reinterpretAsInts().and(FLOAT_EXPONENT));
-                u = g.mul(inv);
+                h = ShortVector.fromMemorySegment(HALVES, halves, o, ORDER);
+                max = max.max(h.and(exponent));
+                u = unscaled(widen(h), shift, mask, first, second, twice);
                 a2 = u.fma(u, a2);
                 o += step;
-                g = fp16 ? HalfVectors.load(halves, o) : BFloat16Vectors.load(halves, o);
-                max = max.max(g.reinterpretAsInts().and(FLOAT_EXPONENT));
-                u = g.mul(inv);
+                h = ShortVector.fromMemorySegment(HALVES, halves, o, ORDER);
+                max = max.max(h.and(exponent));
+                u = unscaled(widen(h), shift, mask, first, second, twice);
                 a3 = u.fma(u, a3);
                 o += step;
             }
@@ -120,20 +130,66 @@ public final class PanamaScalingKernel implements ScalingKernel {
             a2.intoArray(acc, 2 * L);
             a3.intoArray(acc, 3 * L);
         }
-        int tailMax = ScalarScalingKernel.unscaleHalvesBlock(halves, fp16, invScale, start,
+        int tailMax = ScalarScalingKernel.unscaleHalvesBlock(halves, w, invScale, start,
                 groups * SquareSums.ACCUMULATORS, len, acc);
-        return Math.max(max.reduceLanes(VectorOperators.MAX), tailMax);
+        return Math.max(max.reduceLanes(VectorOperators.MAX) == exponent ? FLOAT_EXPONENT : 0, tailMax);
     }
 
+    /** The 16-bit values sign-extended to ints. */
+    private static IntVector widen(ShortVector h) {
+        return (IntVector) h.convertShape(VectorOperators.S2I, INTS, 0);
+    }
+
+    /**
+     * {@link Widening#magnitude} times {@code invScale}, one rounding: the placed bits times
+     * {@code first} (the folded product), or, where folding would overflow, times {@code first} (the
+     * widening's scale, exact) and then {@code second} ({@code invScale}).
+     */
+    private static FloatVector unscaled(IntVector h, int shift, IntVector mask, FloatVector first, FloatVector second,
+                                        boolean twice) {
+        FloatVector u = h.lanewise(VectorOperators.LSHL, shift).and(mask).reinterpretAsFloats().mul(first);
+        return twice ? u.mul(second) : u;
+    }
+
+    /**
+     * Finite values take the short widening with the sign put back ({@code h & 0x8000_0000} of the
+     * sign-extended value) and the unscaling folded in; a range holding an infinity or NaN (which the
+     * caller has ruled out, so rarely) is redone by the scalar twin's exact widening.
+     */
     @Override
-    public void scale(MemorySegment floats, float first, float second, long from, long count) {
-        FloatVector a = FloatVector.broadcast(FLOATS, first), b = FloatVector.broadcast(FLOATS, second);
-        long bound = FLOATS.loopBound(count);
-        long end = (from + bound) * Float.BYTES;
-        for (long o = from * Float.BYTES; o < end; o += FLOATS.vectorByteSize()) {
-            FloatVector.fromMemorySegment(FLOATS, floats, o, ORDER).mul(a).mul(b).intoMemorySegment(floats, o, ORDER);
+    public void widenScaled(MemorySegment halves, Precision format, long from, MemorySegment floats, long floatIndex,
+                            float invScale, float coef, long count) {
+        Widening w = Widening.of(format);
+        float folded = w.folded(invScale);
+        boolean twice = folded == 0f;
+        boolean clip = coef != 1f;
+        FloatVector first = FloatVector.broadcast(FLOATS, twice ? w.scale() : folded);
+        FloatVector second = FloatVector.broadcast(FLOATS, invScale);
+        FloatVector clipping = FloatVector.broadcast(FLOATS, coef);
+        IntVector mask = IntVector.broadcast(INTS, w.mask());
+        int shift = w.shift();
+        short exponent = w.exponentMask();
+        ShortVector max = ShortVector.zero(HALVES);
+        final long bound = FLOATS.loopBound(count);
+        final long h0 = from * Short.BYTES;
+        final long f0 = floatIndex * Float.BYTES;
+        for (long i = 0; i < bound; i += L) {
+            ShortVector h = ShortVector.fromMemorySegment(HALVES, halves, h0 + i * Short.BYTES, ORDER);
+            max = max.max(h.and(exponent));
+            IntVector wide = widen(h);
+            FloatVector u = unscaled(wide, shift, mask, first, second, twice);
+            if (clip) {
+                u = u.mul(clipping);
+            }
+            u.reinterpretAsInts().or(wide.and(SIGN)).reinterpretAsFloats()
+                    .intoMemorySegment(floats, f0 + i * Float.BYTES, ORDER);
         }
-        ScalarScalingKernel.INSTANCE.scale(floats, first, second, from + bound, count - bound);
+        if (max.reduceLanes(VectorOperators.MAX) == exponent) {
+            ScalarScalingKernel.INSTANCE.widenScaled(halves, format, from, floats, floatIndex, invScale, coef, count);
+            return;
+        }
+        ScalarScalingKernel.INSTANCE.widenScaled(halves, format, from + bound, floats, floatIndex + bound, invScale,
+                coef, count - bound);
     }
 
     /** One block: whole groups of 16 in vectors, the rest by the scalar twin; leaves the accumulators in acc. */

@@ -73,6 +73,14 @@ public final class HalfScalars {
     public static final int SPECIAL_REBIAS = INFINITY_BITS - SHIFTED_INFINITY;
     /** The half NaN with the float NaN's top 10 significand bits: exponent all ones, quiet bit set. */
     public static final int HALF_QUIET_NAN = Half.EXPONENT_MASK | Half.QUIET_BIT;
+    /**
+     * A half's 15 magnitude bits in place in a float: {@code (h << 13) & MAGNITUDE_MASK}, read as a
+     * float, is the half's magnitude times 2^-112 (its exponent field is the half's, under the float
+     * bias; a subnormal half lands on the float subnormal of the same significand).
+     */
+    public static final int MAGNITUDE_MASK = 0x7FFF << DROPPED_BITS;
+    /** 2^(127 - 15): times the bits placed by {@link #MAGNITUDE_MASK}, the magnitude of a finite half, exactly. */
+    public static final float MAGNITUDE_SCALE = 0x1p112f;
 
     private HalfScalars() {}
 
@@ -139,6 +147,16 @@ public final class HalfScalars {
     /** The half {@code h} as a float (exact). */
     public static float decode(short h) {
         return Float.intBitsToFloat(decodeBits(h));
+    }
+
+    /**
+     * The magnitude of the half {@code h} (sign-extended or not) as a float, exactly when {@code h} is
+     * finite, in two operations: the placed bits times {@link #MAGNITUDE_SCALE}. An infinity or NaN
+     * gives a finite number: the callers have tested for those. (One multiplication also normalizes
+     * a subnormal half; {@link #decodeBits} is the general, exact widening.)
+     */
+    public static float finiteMagnitude(int h) {
+        return Float.intBitsToFloat((h << DROPPED_BITS) & MAGNITUDE_MASK) * MAGNITUDE_SCALE;
     }
 
     /**

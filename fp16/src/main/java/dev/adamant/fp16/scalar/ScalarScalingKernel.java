@@ -3,6 +3,7 @@ package dev.adamant.fp16.scalar;
 import dev.adamant.fp16.Precision;
 import dev.adamant.fp16.kernel.ScalingKernel;
 import dev.adamant.fp16.kernel.SquareSums;
+import dev.adamant.fp16.kernel.Widening;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
@@ -59,33 +60,39 @@ public final class ScalarScalingKernel implements ScalingKernel {
     }
 
     @Override
-    public void scale(MemorySegment floats, float first, float second, long from, long count) {
-        for (long i = from; i < from + count; i++) {
-            floats.setAtIndex(F, i, floats.getAtIndex(F, i) * first * second);
-        }
-    }
-
-    @Override
     public boolean unscaleHalves(MemorySegment halves, Precision format, float invScale, long from, long count,
                                  double[] blockSums, int firstBlock) {
-        boolean fp16 = format == Precision.FP16;
+        Widening w = Widening.of(format);
         return SquareSums.forEachBlock(from, count, blockSums, firstBlock,
-                (start, len, acc) -> unscaleHalvesBlock(halves, fp16, invScale, start, 0, len, acc)) == FLOAT_EXPONENT;
+                (start, len, acc) -> unscaleHalvesBlock(halves, w, invScale, start, 0, len, acc)) == FLOAT_EXPONENT;
     }
 
-    /** Elements {@code [j0, len)} of the 16-bit block at {@code start}, as {@link #unscaleBlock} but read-only. */
-    public static int unscaleHalvesBlock(MemorySegment halves, boolean fp16, float invScale, long start, int j0, long len,
+    /**
+     * Elements {@code [j0, len)} of the 16-bit block at {@code start}, as {@link #unscaleBlock} but
+     * read-only, each value widened by {@link Widening#magnitude} (the square needs no sign); returns
+     * {@link #FLOAT_EXPONENT} if any value's exponent field is all ones, else 0.
+     */
+    public static int unscaleHalvesBlock(MemorySegment halves, Widening w, float invScale, long start, int j0, long len,
                                          float[] acc) {
         int max = 0;
         for (int j = j0; j < len; j++) {
             short h = halves.getAtIndex(S, start + j);
-            float g = fp16 ? HalfScalars.decode(h) : BFloat16Scalars.decode(h);
-            max = Math.max(max, Float.floatToRawIntBits(g) & FLOAT_EXPONENT);
-            float u = g * invScale;
+            max = Math.max(max, h & w.exponentMask());
+            float u = w.magnitude(h) * invScale;
             int k = j % SquareSums.ACCUMULATORS;
             acc[k] = Math.fma(u, u, acc[k]);
         }
-        return max;
+        return max == w.exponentMask() ? FLOAT_EXPONENT : 0;
     }
 
+    @Override
+    public void widenScaled(MemorySegment halves, Precision format, long from, MemorySegment floats, long floatIndex,
+                            float invScale, float coef, long count) {
+        boolean fp16 = format == Precision.FP16;
+        for (long i = 0; i < count; i++) {
+            short h = halves.getAtIndex(S, from + i);
+            float g = fp16 ? HalfScalars.decode(h) : BFloat16Scalars.decode(h);
+            floats.setAtIndex(F, floatIndex + i, g * invScale * coef);
+        }
+    }
 }

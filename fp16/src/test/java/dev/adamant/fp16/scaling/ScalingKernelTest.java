@@ -93,21 +93,78 @@ class ScalingKernelTest {
             });
     }
 
+    /**
+     * Gradients over every range a 16-bit gradient takes: large, ordinary, fp16-subnormal
+     * (below 2^-14), zeros of both signs, and {@code poison} infinities and NaNs.
+     */
+    private static float[] wideGradients(SplittableRandom r, int n, int poison) {
+        float[] g = gradients(r, n, poison);
+        for (int i = 0; i < n; i++) {
+            if (Float.isFinite(g[i])) {
+                g[i] = switch (r.nextInt(5)) {
+                    case 0 -> g[i];
+                    case 1 -> g[i] * 1e-4f;
+                    case 2 -> g[i] * 1e-9f;
+                    case 3 -> r.nextBoolean() ? 0f : -0f;
+                    default -> g[i] * 1e-6f;
+                };
+            }
+        }
+        return g;
+    }
+
+    private static short[] encode(float[] g, Precision format) {
+        short[] h = new short[g.length];
+        for (int i = 0; i < g.length; i++) {
+            h[i] = format == Precision.FP16 ? Float.floatToFloat16(g[i]) : (short) (Float.floatToRawIntBits(g[i]) >>> 16);
+        }
+        return h;
+    }
+
+    private static float decode(short h, Precision format) {
+        return format == Precision.FP16 ? Float.float16ToFloat(h) : Float.intBitsToFloat(h << 16);
+    }
+
+    /** A loss scale from 2^-20 (whose 1/scale is too large to fold into fp16's widening) to 2^24. */
+    private static float anyScale(SplittableRandom r) {
+        return (float) Math.scalb(1.0, r.nextInt(-20, 25));
+    }
+
     @Test
-    void scaleIsTwoRoundedMultiplies() {
-        qt().withExamples(100).forAll(Generate.range(0, 3000), Generate.range(0, 20), Generate.longRange(0, Long.MAX_VALUE))
-            .checkAssert((n, from, seed) -> {
+    void widenScaledIsDecodingThenTwoRoundedMultiplies() {
+        qt().withExamples(150).forAll(Generate.range(0, 3000), Generate.range(0, 20), Generate.range(0, 2),
+                Generate.longRange(0, Long.MAX_VALUE))
+            .checkAssert((n, from, poison, seed) -> {
                 SplittableRandom r = new SplittableRandom(seed);
-                float[] x = gradients(r, from + n + 5, 0);
-                float a = (float) r.nextDouble(), b = (float) r.nextDouble();
-                float[] expected = x.clone();
-                for (int i = from; i < from + n; i++) {
-                    expected[i] = (float) ((double) (float) ((double) x[i] * a) * b);   // two roundings to float
-                }
-                for (ScalingKernel k : kernels()) {
-                    float[] got = x.clone();
-                    k.scale(MemorySegment.ofArray(got), a, b, from, n);
-                    assertArrayEquals(expected, got);
+                float[] g = wideGradients(r, from + n + 5, poison);
+                float inv = 1f / anyScale(r);
+                float coef = r.nextBoolean() ? 1f : (float) r.nextDouble(0.01, 1);
+                for (Precision format : List.of(Precision.FP16, Precision.BF16)) {
+                    short[] h = encode(g, format);
+                    float[] expected = new float[n + 3];
+                    java.util.Arrays.fill(expected, 7f);
+                    for (int i = 0; i < n; i++) {
+                        // two roundings to float: a product of two floats is exact in double
+                        expected[1 + i] = (float) ((double) (float) ((double) decode(h[from + i], format) * inv) * coef);
+                    }
+                    int[] first = null;
+                    for (ScalingKernel k : kernels()) {
+                        float[] got = new float[n + 3];
+                        java.util.Arrays.fill(got, 7f);
+                        short[] copy = h.clone();
+                        k.widenScaled(MemorySegment.ofArray(copy), format, from, MemorySegment.ofArray(got), 1, inv, coef, n);
+                        assertArrayEquals(expected, got, format + " against the double-precision reference");
+                        assertArrayEquals(h, copy, format + ": gradients read-only");
+                        int[] bits = new int[got.length];
+                        for (int i = 0; i < got.length; i++) {
+                            bits[i] = Float.floatToRawIntBits(got[i]);
+                        }
+                        if (first == null) {
+                            first = bits;
+                        } else {
+                            assertArrayEquals(first, bits, format + ": vector and scalar bit for bit");
+                        }
+                    }
                 }
             });
     }
@@ -119,25 +176,30 @@ class ScalingKernelTest {
                 Generate.range(0, 2), Generate.longRange(0, Long.MAX_VALUE))
             .checkAssert((n, poison, seed) -> {
                 SplittableRandom r = new SplittableRandom(seed);
-                float[] g = gradients(r, n, poison);
+                float[] g = wideGradients(r, n, poison);
+                float inv = 1f / anyScale(r);
                 for (Precision format : List.of(Precision.FP16, Precision.BF16)) {
-                    short[] h = new short[n];
+                    short[] h = encode(g, format);
                     float[] decoded = new float[n];
                     for (int i = 0; i < n; i++) {
-                        h[i] = format == Precision.FP16 ? Float.floatToFloat16(g[i])
-                                : (short) (Float.floatToRawIntBits(g[i]) >>> 16);
-                        decoded[i] = format == Precision.FP16 ? Float.float16ToFloat(h[i])
-                                : Float.intBitsToFloat(h[i] << 16);
+                        decoded[i] = decode(h[i], format);
                     }
-                    float inv = 1f / 1024;
                     double[] expected = new double[SquareSums.blocks(n)];
-                    boolean expectedFlag = SCALAR.unscaleFloats(MemorySegment.ofArray(decoded.clone()), inv, 0, n, expected, 0);
+                    boolean expectedFlag = SCALAR.unscaleFloats(MemorySegment.ofArray(decoded), inv, 0, n, expected, 0);
+                    double[] first = null;
                     for (ScalingKernel k : kernels()) {
                         short[] copy = h.clone();
                         double[] blocks = new double[SquareSums.blocks(n)];
                         assertEquals(expectedFlag, k.unscaleHalves(MemorySegment.ofArray(copy), format, inv, 0, n, blocks, 0),
                                 format + " flag");
-                        assertArrayEquals(expected, blocks, format + " block sums");
+                        if (!expectedFlag) {
+                            assertArrayEquals(expected, blocks, format + " block sums");
+                        }
+                        if (first == null) {
+                            first = blocks;
+                        } else {
+                            assertArrayEquals(first, blocks, format + ": vector and scalar block sums");
+                        }
                         assertArrayEquals(h, copy, format + ": read-only");
                     }
                 }
