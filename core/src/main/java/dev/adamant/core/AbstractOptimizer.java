@@ -1,6 +1,8 @@
 package dev.adamant.core;
 
+import dev.adamant.core.kernel.AdamState;
 import dev.adamant.core.kernel.Chunks;
+import dev.adamant.core.kernel.FusibleStep;
 import dev.adamant.core.memory.Buffers;
 import dev.adamant.core.memory.Segments;
 import java.lang.foreign.Arena;
@@ -115,6 +117,11 @@ abstract class AbstractOptimizer implements Optimizer {
     @FunctionalInterface
     interface StepKernel {
         void run(MemorySegment params, MemorySegment grads, long stateFrom, long count);
+
+        /** The step's Adam coefficients and state, for {@link FusibleStep}; null but for Adam. */
+        default AdamState adam() {
+            return null;
+        }
     }
 
     /** {@code count} floats of {@code buffer} from float {@code from}, or null for an absent buffer. */
@@ -123,7 +130,7 @@ abstract class AbstractOptimizer implements Optimizer {
     }
 
     /** A step begun with {@link #beginStep()}: ranges applied by any threads, finished by close. */
-    private final class OpenStep implements Step {
+    private final class OpenStep implements Step, FusibleStep {
         final long t;
         final StepKernel kernel;
         volatile boolean finished;
@@ -139,10 +146,20 @@ abstract class AbstractOptimizer implements Optimizer {
         }
 
         @Override
-        public void apply(MemorySegment params, MemorySegment grads, long stateOffset) {
+        public AdamState adam() {
+            checkUnfinished();
+            return kernel.adam();
+        }
+
+        private void checkUnfinished() {
             if (finished || closed) {
                 throw new IllegalStateException("step " + t + " is finished" + (closed ? " (optimizer closed)" : ""));
             }
+        }
+
+        @Override
+        public void apply(MemorySegment params, MemorySegment grads, long stateOffset) {
+            checkUnfinished();
             Segments.checkUsable("params", params, true);
             Segments.checkUsable("grads", grads, false);
             if (params.byteSize() != grads.byteSize() || params.byteSize() % Float.BYTES != 0) {

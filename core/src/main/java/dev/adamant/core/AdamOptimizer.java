@@ -1,6 +1,7 @@
 package dev.adamant.core;
 
 import dev.adamant.core.kernel.AdamKernel;
+import dev.adamant.core.kernel.AdamState;
 import dev.adamant.core.kernel.AdamStep;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
@@ -31,9 +32,16 @@ final class AdamOptimizer extends AbstractOptimizer {
 
     @Override
     StepKernel prepare(long t) {
-        AdamStep s = coefficients(config, t);
-        MemorySegment m = buffer(EXP_AVG), v = buffer(EXP_AVG_SQ), vmax = buffer(MAX_EXP_AVG_SQ);
-        return (params, grads, from, count) -> kernel.step(s, params, grads, range(m, from, count),
-                range(v, from, count), range(vmax, from, count), 0, count);
+        return new AdamCall(kernel, new AdamState(coefficients(config, t), buffer(EXP_AVG), buffer(EXP_AVG_SQ),
+                buffer(MAX_EXP_AVG_SQ)));
+    }
+
+    /** Step {@code t}'s kernel call, which also hands its state to fused loops ({@link FusibleStep}). */
+    private record AdamCall(AdamKernel kernel, AdamState adam) implements StepKernel {
+        @Override
+        public void run(MemorySegment params, MemorySegment grads, long from, long count) {
+            kernel.step(adam.coefficients(), params, grads, range(adam.expAvg(), from, count),
+                    range(adam.expAvgSq(), from, count), range(adam.maxExpAvgSq(), from, count), 0, count);
+        }
     }
 }

@@ -28,12 +28,23 @@ public final class Fp16Kernels {
         return PanamaHolder.SCALING;
     }
 
+    /**
+     * The fused mixed-precision Adam update of the implementation in use, or null where that is
+     * scalar: the scalar path is the tiled one (widen, core's Adam kernel, the codec).
+     */
+    public static FusedAdamKernel fusedAdam() {
+        return Holder.FUSED_ADAM;
+    }
+
     private static final class Holder {
         static final ScalingKernel SCALING = scaling(Implementation.current());
+        static final FusedAdamKernel FUSED_ADAM =
+                Implementation.current() == Implementation.PANAMA ? PanamaHolder.FUSED_ADAM : null;
     }
 
     private static final class PanamaHolder {
         static final ScalingKernel SCALING = load("dev.adamant.fp16.panama.PanamaScalingKernel");
+        static final FusedAdamKernel FUSED_ADAM = load("dev.adamant.fp16.panama.PanamaFusedAdam");
     }
 
     @SuppressWarnings("unchecked")

@@ -1,7 +1,9 @@
 package dev.adamant.fp16.mixed;
 
 import dev.adamant.core.Optimizer;
+import dev.adamant.core.kernel.AdamState;
 import dev.adamant.core.kernel.Chunks;
+import dev.adamant.core.kernel.FusibleStep;
 import dev.adamant.core.memory.Buffers;
 import dev.adamant.core.memory.Segments;
 import dev.adamant.fp16.Precision;
@@ -9,6 +11,7 @@ import dev.adamant.fp16.Rounding;
 import dev.adamant.fp16.internal.Codec;
 import dev.adamant.fp16.internal.Codecs;
 import dev.adamant.fp16.kernel.Fp16Kernels;
+import dev.adamant.fp16.kernel.FusedAdamKernel;
 import dev.adamant.fp16.kernel.ScalingKernel;
 import dev.adamant.fp16.kernel.SquareSums;
 import dev.adamant.fp16.scaling.DynamicLossScaler;
@@ -62,6 +65,7 @@ public final class MixedPrecisionOptimizer implements AutoCloseable {
     private final Precision precision;
     private final Codec codec;
     private final ScalingKernel scaling;
+    private final FusedAdamKernel fusedAdam;
     private final DynamicLossScaler scaler;
     private final double maxGradNorm;
     private final Rounding rounding;
@@ -82,6 +86,7 @@ public final class MixedPrecisionOptimizer implements AutoCloseable {
         this.precision = b.precision;
         this.codec = precision == Precision.FP16 ? Codecs.provider().half() : Codecs.provider().bfloat16();
         this.scaling = Fp16Kernels.scaling();
+        this.fusedAdam = Fp16Kernels.fusedAdam();
         this.scaler = b.scaler;
         this.maxGradNorm = b.maxGradNorm;
         this.rounding = b.rounding;
@@ -273,30 +278,44 @@ public final class MixedPrecisionOptimizer implements AutoCloseable {
         float inv = 1f / scale;
         try (Optimizer.Step step = inner.beginStep()) {
             long t = step.number();
+            AdamState adam = fusedAdam != null && master != null && !(rounding instanceof Rounding.Stochastic)
+                    && step instanceof FusibleStep f ? f.adam() : null;
             Chunks.run(n, parallelism, TILE, executor, (from, count) -> {
-                MemorySegment g = takeScratch();
-                MemorySegment p = master == null ? takeScratch() : null;
-                try {
-                    for (long i = from; i < from + count; i += TILE) {
-                        int len = (int) Math.min(TILE, from + count - i);
-                        long bytes = (long) len * Float.BYTES;
-                        scaling.widenScaled(grads, precision, i, g, 0, inv, clipCoefficient, len);
-                        if (master != null) {
-                            step.apply(master.asSlice(i * Float.BYTES, bytes), g.asSlice(0, bytes), i);
-                            encode(master, i, params, i, len, t);
-                        } else {
-                            codec.decode(params, i, p, 0, len);
-                            step.apply(p.asSlice(0, bytes), g.asSlice(0, bytes), i);
-                            encode(p, 0, params, i, len, t);
-                        }
-                    }
-                } finally {
-                    scratch.add(g);
-                    if (p != null) {
-                        scratch.add(p);
-                    }
-                }
+                long fused = adam == null ? 0 : precision == Precision.FP16
+                        ? fusedAdam.stepHalf(adam, grads, params, master, inv, clipCoefficient, from, count)
+                        : fusedAdam.stepBFloat16(adam, grads, params, master, inv, clipCoefficient, from, count);
+                updateTiles(step, params, grads, inv, clipCoefficient, from + fused, count - fused, t);
             });
+        }
+    }
+
+    /** The update pass the long way, over parameters {@code [from, from + count)}: tile by tile, see the class description. */
+    private void updateTiles(Optimizer.Step step, MemorySegment params, MemorySegment grads, float inv,
+                             float clipCoefficient, long from, long count, long t) {
+        if (count == 0) {
+            return;
+        }
+        MemorySegment g = takeScratch();
+        MemorySegment p = master == null ? takeScratch() : null;
+        try {
+            for (long i = from; i < from + count; i += TILE) {
+                int len = (int) Math.min(TILE, from + count - i);
+                long bytes = (long) len * Float.BYTES;
+                scaling.widenScaled(grads, precision, i, g, 0, inv, clipCoefficient, len);
+                if (master != null) {
+                    step.apply(master.asSlice(i * Float.BYTES, bytes), g.asSlice(0, bytes), i);
+                    encode(master, i, params, i, len, t);
+                } else {
+                    codec.decode(params, i, p, 0, len);
+                    step.apply(p.asSlice(0, bytes), g.asSlice(0, bytes), i);
+                    encode(p, 0, params, i, len, t);
+                }
+            }
+        } finally {
+            scratch.add(g);
+            if (p != null) {
+                scratch.add(p);
+            }
         }
     }
 

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import static org.quicktheories.QuickTheory.qt;
 
 import dev.adamant.core.AdamConfig;
@@ -15,6 +16,7 @@ import dev.adamant.fp16.BFloat16;
 import dev.adamant.fp16.Half;
 import dev.adamant.fp16.Precision;
 import dev.adamant.fp16.Rounding;
+import dev.adamant.fp16.kernel.Fp16Kernels;
 import dev.adamant.fp16.scaling.DynamicLossScaler;
 import dev.adamant.fp16.scaling.GradientStats;
 import dev.adamant.fp16.scaling.Gradients;
@@ -191,6 +193,13 @@ class MixedPrecisionOptimizerTest {
                     }
                 }
             });
+    }
+
+    @Test
+    void theFusedAdamLoopRunsInPanamaModeOnly() {
+        String expected = System.getProperty("adamant.expectKernels");
+        assumeTrue(expected != null, "run by the build, which says which kernels to expect");
+        assertEquals("panama".equals(expected), Fp16Kernels.fusedAdam() != null);
     }
 
     @Test
