@@ -21,7 +21,8 @@ import jdk.incubator.vector.VectorSpecies;
  */
 public final class PanamaScalingKernel implements ScalingKernel {
     static final VectorSpecies<Float> FLOATS = FloatVector.SPECIES_PREFERRED;
-    static final VectorSpecies<Short> SHORTS = ShortVector.SPECIES_PREFERRED;
+    /** The same class of short vector as the codecs use: a second one would pollute the JDK's shared type profiles. */
+    static final VectorSpecies<Short> SHORTS = HalfVectors.HALVES;
     static final VectorSpecies<Integer> INTS = IntVector.SPECIES_PREFERRED;
     static final ByteOrder ORDER = ByteOrder.nativeOrder();
     private static final int L = FLOATS.length();
