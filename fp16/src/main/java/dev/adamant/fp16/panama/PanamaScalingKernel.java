@@ -69,22 +69,19 @@ public final class PanamaScalingKernel implements ScalingKernel {
                 (start, len, acc) -> unscaleBlock(grads, invScale, start, len, acc)) == FLOAT_EXPONENT;
     }
 
+    /**
+     * Block by block ({@link SquareSums}), in one method: each group of 16 tested on its exponent
+     * fields (a running lane-wise maximum of {@code h & exponentMask}, in the 16-bit lanes), widened
+     * to magnitudes ({@link Widening}, the multiplication folded into the unscaling one where that is
+     * exact), unscaled and squared; a block's last values after its whole groups by the scalar twin,
+     * which does the same operations. (Through {@code SquareSums.forEachBlock}'s callback, with the
+     * set-up and the reductions repeated per block, the pass took some 10% longer at 2^24.) Written
+     * out, with no calls of ours in the loop; see {@code PanamaFusedAdam} on why.
+     */
     @Override
     public boolean unscaleHalves(MemorySegment halves, Precision format, float invScale, long from, long count,
                                  double[] blockSums, int firstBlock) {
         Widening w = Widening.of(format);
-        return SquareSums.forEachBlock(from, count, blockSums, firstBlock,
-                (start, len, acc) -> unscaleHalvesBlock(halves, w, invScale, start, len, acc)) == FLOAT_EXPONENT;
-    }
-
-    /**
-     * One 16-bit block: each group of 16 tested on its exponent fields (a running lane-wise maximum
-     * of {@code h & exponentMask}, in the 16-bit lanes), widened to magnitudes ({@link Widening}, the
-     * multiplication folded into the unscaling one where that is exact), unscaled and squared; the
-     * rest by the scalar twin, which does the same operations.
-     */
-    private static int unscaleHalvesBlock(MemorySegment halves, Widening w, float invScale, long start, long len,
-                                          float[] acc) {
         float folded = w.folded(invScale);
         boolean twice = folded == 0f;
         FloatVector first = FloatVector.broadcast(FLOATS, twice ? w.scale() : folded);
@@ -92,64 +89,66 @@ public final class PanamaScalingKernel implements ScalingKernel {
         IntVector mask = IntVector.broadcast(INTS, w.mask());
         int shift = w.shift();
         short exponent = w.exponentMask();
-        FloatVector a0 = FloatVector.zero(FLOATS), a1 = a0, a2 = a0, a3 = a0;
         ShortVector max = ShortVector.zero(HALVES);
-        int groups = (int) (len / SquareSums.ACCUMULATORS);
-        long o = start * Short.BYTES;
+        int tailMax = 0;
+        float[] acc = new float[SquareSums.ACCUMULATORS];
         final long step = (long) L * Short.BYTES;
-        for (int k = 0; k < groups; k++) {
-            ShortVector h = ShortVector.fromMemorySegment(HALVES, halves, o, ORDER);
-            max = max.max(h.and(exponent));
-            FloatVector u = unscaled(widen(h), shift, mask, first, second, twice);
-            a0 = u.fma(u, a0);
-            o += step;
-            if (GROUPS > 1) {
-                h = ShortVector.fromMemorySegment(HALVES, halves, o, ORDER);
+        long end = from + count;
+        int block = firstBlock;
+        for (long start = from; start < end; start += SquareSums.BLOCK, block++) {
+            long len = Math.min(SquareSums.BLOCK, end - start);
+            FloatVector a0 = FloatVector.zero(FLOATS), a1 = a0, a2 = a0, a3 = a0;
+            int groups = (int) (len / SquareSums.ACCUMULATORS);
+            long o = start * Short.BYTES;
+            for (int k = 0; k < groups; k++) {
+                ShortVector h = ShortVector.fromMemorySegment(HALVES, halves, o, ORDER);
                 max = max.max(h.and(exponent));
-                u = unscaled(widen(h), shift, mask, first, second, twice);
-                a1 = u.fma(u, a1);
+                FloatVector u = ((IntVector) h.convertShape(VectorOperators.S2I, INTS, 0))
+                        .lanewise(VectorOperators.LSHL, shift).and(mask).reinterpretAsFloats().mul(first);
+                u = twice ? u.mul(second) : u;
+                a0 = u.fma(u, a0);
                 o += step;
+                if (GROUPS > 1) {
+                    h = ShortVector.fromMemorySegment(HALVES, halves, o, ORDER);
+                    max = max.max(h.and(exponent));
+                    u = ((IntVector) h.convertShape(VectorOperators.S2I, INTS, 0))
+                            .lanewise(VectorOperators.LSHL, shift).and(mask).reinterpretAsFloats().mul(first);
+                    u = twice ? u.mul(second) : u;
+                    a1 = u.fma(u, a1);
+                    o += step;
+                }
+                if (GROUPS > 2) {
+                    h = ShortVector.fromMemorySegment(HALVES, halves, o, ORDER);
+                    max = max.max(h.and(exponent));
+                    u = ((IntVector) h.convertShape(VectorOperators.S2I, INTS, 0))
+                            .lanewise(VectorOperators.LSHL, shift).and(mask).reinterpretAsFloats().mul(first);
+                    u = twice ? u.mul(second) : u;
+                    a2 = u.fma(u, a2);
+                    o += step;
+                    h = ShortVector.fromMemorySegment(HALVES, halves, o, ORDER);
+                    max = max.max(h.and(exponent));
+                    u = ((IntVector) h.convertShape(VectorOperators.S2I, INTS, 0))
+                            .lanewise(VectorOperators.LSHL, shift).and(mask).reinterpretAsFloats().mul(first);
+                    u = twice ? u.mul(second) : u;
+                    a3 = u.fma(u, a3);
+                    o += step;
+                }
+            }
+            a0.intoArray(acc, 0);
+            if (GROUPS > 1) {
+                a1.intoArray(acc, L);
             }
             if (GROUPS > 2) {
-                h = ShortVector.fromMemorySegment(HALVES, halves, o, ORDER);
-                max = max.max(h.and(exponent));
-                u = unscaled(widen(h), shift, mask, first, second, twice);
-                a2 = u.fma(u, a2);
-                o += step;
-                h = ShortVector.fromMemorySegment(HALVES, halves, o, ORDER);
-                max = max.max(h.and(exponent));
-                u = unscaled(widen(h), shift, mask, first, second, twice);
-                a3 = u.fma(u, a3);
-                o += step;
+                a2.intoArray(acc, 2 * L);
+                a3.intoArray(acc, 3 * L);
             }
+            if (groups * SquareSums.ACCUMULATORS < len) {
+                tailMax = Math.max(tailMax, ScalarScalingKernel.unscaleHalvesBlock(halves, w, invScale, start,
+                        groups * SquareSums.ACCUMULATORS, len, acc));
+            }
+            blockSums[block] = SquareSums.sum(acc);
         }
-        a0.intoArray(acc, 0);
-        if (GROUPS > 1) {
-            a1.intoArray(acc, L);
-        }
-        if (GROUPS > 2) {
-            a2.intoArray(acc, 2 * L);
-            a3.intoArray(acc, 3 * L);
-        }
-        int tailMax = ScalarScalingKernel.unscaleHalvesBlock(halves, w, invScale, start,
-                groups * SquareSums.ACCUMULATORS, len, acc);
-        return Math.max(max.reduceLanes(VectorOperators.MAX) == exponent ? FLOAT_EXPONENT : 0, tailMax);
-    }
-
-    /** The 16-bit values sign-extended to ints. */
-    private static IntVector widen(ShortVector h) {
-        return (IntVector) h.convertShape(VectorOperators.S2I, INTS, 0);
-    }
-
-    /**
-     * {@link Widening#magnitude} times {@code invScale}, one rounding: the placed bits times
-     * {@code first} (the folded product), or, where folding would overflow, times {@code first} (the
-     * widening's scale, exact) and then {@code second} ({@code invScale}).
-     */
-    private static FloatVector unscaled(IntVector h, int shift, IntVector mask, FloatVector first, FloatVector second,
-                                        boolean twice) {
-        FloatVector u = h.lanewise(VectorOperators.LSHL, shift).and(mask).reinterpretAsFloats().mul(first);
-        return twice ? u.mul(second) : u;
+        return max.reduceLanes(VectorOperators.MAX) == exponent || tailMax == FLOAT_EXPONENT;
     }
 
     /**
@@ -177,8 +176,9 @@ public final class PanamaScalingKernel implements ScalingKernel {
         for (long i = 0; i < bound; i += L) {
             ShortVector h = ShortVector.fromMemorySegment(HALVES, halves, h0 + i * Short.BYTES, ORDER);
             max = max.max(h.and(exponent));
-            IntVector wide = widen(h);
-            FloatVector u = unscaled(wide, shift, mask, first, second, twice);
+            IntVector wide = (IntVector) h.convertShape(VectorOperators.S2I, INTS, 0);
+            FloatVector u = wide.lanewise(VectorOperators.LSHL, shift).and(mask).reinterpretAsFloats().mul(first);
+            u = twice ? u.mul(second) : u;
             if (clip) {
                 u = u.mul(clipping);
             }
