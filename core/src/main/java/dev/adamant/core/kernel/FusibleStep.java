@@ -3,8 +3,8 @@ package dev.adamant.core.kernel;
 /**
  * What a step begun with {@code Optimizer.beginStep()} offers Adamant's own modules besides
  * {@code apply}: the inputs of its kernel, for a loop that fuses more work into it (the
- * mixed-precision optimizer widens its 16-bit gradients and narrows the new parameters in Adam's
- * loop). Every optimizer's step implements it.
+ * mixed-precision optimizer widens, unscales and clips its 16-bit gradients in Adam's loop). Every
+ * optimizer's step implements it.
  */
 public interface FusibleStep {
     /**

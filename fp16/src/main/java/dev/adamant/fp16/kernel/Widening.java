@@ -8,7 +8,7 @@ import dev.adamant.fp16.scalar.HalfScalars;
  * The short way to widen 16-bit values that are known to be finite, which the gradient passes use
  * once a value's exponent field has been looked at: the magnitude bits placed in a float,
  * {@code (h << shift) & mask}, times {@code scale}. For fp16 that is
- * {@link HalfScalars#finiteMagnitude} (2 integer operations and a multiplication, which the passes
+ * {@link HalfScalars#MAGNITUDE_SCALE} (2 integer operations and a multiplication, which the passes
  * fold into the unscaling one, against 13 for the general widening); for bf16 the placed bits are
  * the value's magnitude and {@code scale} is 1. The sign, where wanted, is the sign-extended value's
  * sign bit: {@code h & 0x8000_0000}.

@@ -79,7 +79,11 @@ public final class HalfScalars {
      * bias; a subnormal half lands on the float subnormal of the same significand).
      */
     public static final int MAGNITUDE_MASK = 0x7FFF << DROPPED_BITS;
-    /** 2^(127 - 15): times the bits placed by {@link #MAGNITUDE_MASK}, the magnitude of a finite half, exactly. */
+    /**
+     * 2^(127 - 15): times the bits placed by {@link #MAGNITUDE_MASK}, the magnitude of a finite half,
+     * exactly (the multiplication also normalizes a subnormal half); an infinity or NaN gives a
+     * finite number. Two integer operations and a multiplication, against {@link #decodeBits}' 13.
+     */
     public static final float MAGNITUDE_SCALE = 0x1p112f;
 
     private HalfScalars() {}
@@ -147,16 +151,6 @@ public final class HalfScalars {
     /** The half {@code h} as a float (exact). */
     public static float decode(short h) {
         return Float.intBitsToFloat(decodeBits(h));
-    }
-
-    /**
-     * The magnitude of the half {@code h} (sign-extended or not) as a float, exactly when {@code h} is
-     * finite, in two operations: the placed bits times {@link #MAGNITUDE_SCALE}. An infinity or NaN
-     * gives a finite number: the callers have tested for those. (One multiplication also normalizes
-     * a subnormal half; {@link #decodeBits} is the general, exact widening.)
-     */
-    public static float finiteMagnitude(int h) {
-        return Float.intBitsToFloat((h << DROPPED_BITS) & MAGNITUDE_MASK) * MAGNITUDE_SCALE;
     }
 
     /**
