@@ -80,6 +80,11 @@ import jdk.incubator.vector.VectorSpecies;
  *       25,000 nodes) is past the cutoff by the time it encodes: stage it instead through an
  *       L1-resident fp32 block (the internal bulk codec on about 1,024 values, the fp32 kernel,
  *       the codec back), which keeps each loop small and costs no extra pass over main memory.
+ *       Nearer the cutoff the outcome varies from JVM to JVM: a loop that widened, ran Adam and
+ *       then called {@link #store} (about 35 calls) had the encoding's compare and blend left
+ *       uninlined in some JVMs and not others, and took 21 ms at 2^24 instead of 12; so
+ *       {@code PanamaFusedAdam} writes its Adam loop without these and the codec narrows its output
+ *       a tile later, from L1.
  *   <li><b>Code already compiled.</b> A building block that runs hot on its own, called from code
  *       C1 compiled, may be compiled by C2 by itself and is then refused for inlining anywhere
  *       ("already compiled into a big method", {@code InlineSmallCode}): the boxing again. Loops
