@@ -1,6 +1,7 @@
 package dev.adamant.fp16;
 
 import dev.adamant.core.memory.Segments;
+import dev.adamant.fp16.internal.HalfSegments;
 import java.lang.foreign.MemorySegment;
 import java.util.Objects;
 
@@ -10,7 +11,7 @@ import java.util.Objects;
  */
 final class Args {
     /** Bytes in one 16-bit value. */
-    static final long HALF_BYTES = Short.BYTES;
+    static final long HALF_BYTES = HalfSegments.HALF_BYTES;
 
     private Args() {}
 
@@ -81,16 +82,7 @@ final class Args {
 
     /** As {@link Segments#checkFloatRange}, for 16-bit values: live, 2-byte aligned, in bounds, writable if asked. */
     private static void checkHalves(MemorySegment halves, long halfIndex, long count, boolean writable) {
-        if (!halves.scope().isAlive()) {
-            throw new IllegalArgumentException("halves: the segment's arena is closed");
-        }
-        if (halves.address() % HALF_BYTES != 0) {
-            throw new IllegalArgumentException("halves: expected a 2-byte aligned segment, got address 0x"
-                    + Long.toHexString(halves.address()));
-        }
-        if (writable && halves.isReadOnly()) {
-            throw new IllegalArgumentException("halves: expected a writable segment, got a read-only one");
-        }
+        HalfSegments.checkUsable("halves", halves, writable);
         long n = halves.byteSize() / HALF_BYTES;
         if (halfIndex < 0 || halfIndex > n - count) {
             throw new IllegalArgumentException("halves: 16-bit values [" + halfIndex + ", " + halfIndex + " + " + count

@@ -248,12 +248,12 @@ public final class ZeroDevice implements AutoCloseable {
             }
             meanLoss = (float) (lossSum / losses.length);
         }
-        if (nonFinite) {
+        GradientStats stats = new GradientStats(nonFinite, clip && !nonFinite ? sumOfSquares(blocks) : Double.NaN);
+        if (nonFinite || stats.normOverflows()) {   // every device has the same sum: all skip together
             return new StepResult(steps, true, meanLoss, scale, scaler.update(true), Float.NaN, 1f);
         }
         float coef = 1f, norm = Float.NaN;
         if (clip) {
-            GradientStats stats = new GradientStats(false, sumOfSquares(blocks));
             coef = stats.clipCoefficient(config.maxGradNorm());
             norm = stats.norm();
         }

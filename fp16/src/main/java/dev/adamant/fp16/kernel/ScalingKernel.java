@@ -14,10 +14,13 @@ public interface ScalingKernel {
     boolean anyNonFiniteFloat(MemorySegment floats, long from, long count);
 
     /**
-     * Whether any of the 16-bit values {@code [from, from + count)} is infinite or NaN: its exponent
-     * field ({@code exponentMask}, 0x7C00 for fp16, 0x7F80 for bf16) is all ones.
+     * Whether any of the 16-bit values {@code [from, from + count)} has magnitude bits
+     * ({@code h & 0x7FFF}) at or above {@code threshold}. With the format's exponent field as the
+     * threshold (0x7C00 for fp16, 0x7F80 for bf16) that is "any infinity or NaN"; with
+     * {@link Widening#overflowThreshold} it also catches finite values that overflow when unscaled.
+     * One read pass.
      */
-    boolean anyNonFinite16(MemorySegment halves, short exponentMask, long from, long count);
+    boolean anyMagnitudeAtLeast16(MemorySegment halves, short threshold, long from, long count);
 
     /**
      * PyTorch's {@code _amp_foreach_non_finite_check_and_unscale_} over fp32 gradients, with the
@@ -26,19 +29,21 @@ public interface ScalingKernel {
      * {@link SquareSums} starting at {@code from} the block's sum into
      * {@code blockSums[firstBlock + k]}.
      *
-     * @return whether any gradient was infinite or NaN before unscaling
+     * @return whether any gradient was infinite or NaN before or after unscaling (a finite gradient
+     *     that overflows when unscaled counts: the step must be skipped)
      */
     boolean unscaleFloats(MemorySegment grads, float invScale, long from, long count, double[] blockSums,
                           int firstBlock);
 
     /**
      * As {@link #unscaleFloats}, for 16-bit gradients of {@code format} (FP16 or BF16), and read-only:
-     * each value's exponent field is tested, and its magnitude ({@link Widening}) unscaled and squared
-     * into the block sums; nothing is written. When no value is infinite or NaN, the block sums are
-     * the bits that decoding into floats and calling {@link #unscaleFloats} gives; otherwise they are
-     * not specified (but the same in every implementation).
+     * each value's magnitude bits are compared with {@link Widening#overflowThreshold}, and its
+     * magnitude ({@link Widening}) unscaled and squared into the block sums; nothing is written. When
+     * no value is flagged, the block sums are the bits that decoding into floats and calling
+     * {@link #unscaleFloats} gives; otherwise they are not specified (but the same in every
+     * implementation).
      *
-     * @return whether any gradient was infinite or NaN
+     * @return whether any gradient was infinite or NaN, or overflows when unscaled
      */
     boolean unscaleHalves(MemorySegment halves, Precision format, float invScale, long from, long count,
                           double[] blockSums, int firstBlock);

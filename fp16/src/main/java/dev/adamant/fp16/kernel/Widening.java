@@ -36,6 +36,35 @@ public record Widening(int shift, int mask, float scale, short exponentMask) {
         return Float.intBitsToFloat((h << shift) & mask) * scale;
     }
 
+    /** The magnitude bits of a 16-bit value: all but the sign. */
+    public static final short MAGNITUDE_BITS = 0x7FFF;
+
+    /**
+     * The smallest magnitude bits ({@code h & 0x7FFF}) that make a gradient non-finite for a step
+     * unscaled by {@code invScale}: the first finite magnitude whose product with {@code invScale},
+     * rounded to float, is infinite, or the exponent field (the first infinity) if none is. Magnitudes
+     * increase with their bits and rounding is monotonic, so every value at or above the threshold is
+     * an infinity, a NaN, or a finite value that overflows when unscaled, and every value below it
+     * unscales to a finite float: the overflow check stays one integer compare per value.
+     * (PyTorch's {@code _amp_foreach_non_finite_check_and_unscale_} tests the values before
+     * unscaling; a loss scale below 1 can then overflow a finite gradient unseen, which this test
+     * catches.) 15 multiplications, once per call.
+     *
+     * @param invScale {@code 1/scale}: finite and {@code > 0} (the caller has checked)
+     */
+    public short overflowThreshold(float invScale) {
+        int lo = 0, hi = exponentMask;   // the answer is in [lo, hi]; hi is always non-finite
+        while (lo < hi) {
+            int mid = (lo + hi) >>> 1;
+            if (Float.isInfinite(magnitude(mid) * invScale)) {
+                hi = mid;
+            } else {
+                lo = mid + 1;
+            }
+        }
+        return (short) lo;
+    }
+
     /**
      * {@code scale * invScale} when that product is exact (it is unless it overflows), so that one
      * multiplication of the placed bits gives {@code magnitude * invScale} with a single rounding, as

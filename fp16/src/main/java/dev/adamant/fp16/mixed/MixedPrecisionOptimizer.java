@@ -10,6 +10,7 @@ import dev.adamant.fp16.Precision;
 import dev.adamant.fp16.Rounding;
 import dev.adamant.fp16.internal.Codec;
 import dev.adamant.fp16.internal.Codecs;
+import dev.adamant.fp16.internal.HalfSegments;
 import dev.adamant.fp16.kernel.Fp16Kernels;
 import dev.adamant.fp16.kernel.FusedAdamKernel;
 import dev.adamant.fp16.kernel.ScalingKernel;
@@ -38,9 +39,10 @@ import java.util.function.BiConsumer;
  * wrapped optimizer (closed with it).
  *
  * <p>A step makes two passes over memory. The first reads the gradients (2 bytes a parameter): any
- * inf or NaN? and, when clipping, the sum of squares of the unscaled gradients. If any gradient is
- * not finite the step stops there: master weights, state, parameters and step count are untouched,
- * and the loss scaler backs off. Otherwise the second pass reads and writes each buffer once: 2 + 12
+ * inf or NaN, or any finite value that overflows when unscaled by {@code 1/scale}? and, when
+ * clipping, the sum of squares of the unscaled gradients. If any gradient is not finite, or the
+ * norm overflows (see {@link GradientStats#normOverflows()}), the step stops there: master weights,
+ * state, parameters and step count are untouched, and the loss scaler backs off. Otherwise the second pass reads and writes each buffer once: 2 + 12
  * bytes read and 12 + 2 written per parameter with Adam. For Adam and AdamW with master weights (on
  * the Panama kernels) one loop widens each gradient, unscales it ({@code g * (1/scale)}), clips it
  * ({@code g * coef}) and steps the master weight and the moments in registers, 512 parameters a call,
@@ -57,7 +59,9 @@ import java.util.function.BiConsumer;
  *
  * <p>Bad input (sizes that do not agree with {@link #size()}, a float buffer where a 16-bit one is
  * expected, read-only or closed segments) is refused with an exception naming the argument, before
- * anything is modified. Not thread-safe; a step may be split across threads itself.
+ * anything is modified. Not thread-safe: a step, {@link #checkGradients} or {@link #applyUpdate}
+ * called while another thread is in one is refused ({@link IllegalStateException}, nothing changed);
+ * a step may be split across threads itself.
  */
 public final class MixedPrecisionOptimizer implements AutoCloseable {
     /**
@@ -92,6 +96,8 @@ public final class MixedPrecisionOptimizer implements AutoCloseable {
      */
     private final ConcurrentLinkedQueue<MemorySegment> scratch = new ConcurrentLinkedQueue<>();
     private boolean closed;
+    /** Held for the length of a step, checkGradients or applyUpdate call: see {@link #enter}. */
+    private final AtomicBoolean busy = new AtomicBoolean();
 
     private MixedPrecisionOptimizer(Builder b) {
         this.inner = b.inner;
@@ -229,27 +235,50 @@ public final class MixedPrecisionOptimizer implements AutoCloseable {
 
     /** One training step split into up to {@code parallelism} tile-aligned chunks; bit-identical to the serial step. */
     public StepReport step(MemorySegment params, MemorySegment grads, Executor executor, int parallelism) {
+        enter("step");
+        try {
+            return stepAlone(params, grads, executor, parallelism);
+        } finally {
+            busy.set(false);
+        }
+    }
+
+    private StepReport stepAlone(MemorySegment params, MemorySegment grads, Executor executor, int parallelism) {
         checkStep(params, grads, executor, parallelism);
         float scale = scaler.scale();
         double[] blocks = maxGradNorm > 0 ? new double[SquareSums.blocks(n)] : null;
-        boolean nonFinite = checkGradients(grads, scale, blocks, executor, parallelism);
+        boolean nonFinite = check(grads, scale, blocks, executor, parallelism);
         if (nonFinite) {
             return new StepReport(inner.stepCount(), true, scale, scaler.update(true), Float.NaN, 1f);
         }
         GradientStats stats = new GradientStats(false, blocks == null ? Double.NaN : SquareSums.total(blocks));
+        if (blocks != null && stats.normOverflows()) {
+            return new StepReport(inner.stepCount(), true, scale, scaler.update(true), Float.NaN, 1f);
+        }
         float coef = blocks == null ? 1f : stats.clipCoefficient(maxGradNorm);
-        applyUpdate(params, grads, scale, coef, executor, parallelism);
+        update(params, grads, scale, coef, executor, parallelism);
         return new StepReport(inner.stepCount(), false, scale, scaler.update(false), stats.norm(), coef);
     }
 
     /**
-     * The first pass alone, for sharded training: whether any gradient is inf or NaN and, if
+     * The first pass alone, for sharded training: whether any gradient is inf or NaN, or overflows
+     * when unscaled by {@code 1/scale} (a finite gradient times {@code 1/scale} rounds to infinity,
+     * as it can when the scale is below 1; PyTorch's check sees only the first kind), and, if
      * {@code blockSums} is not null, the {@link SquareSums} block sums of the unscaled gradients into
      * it (one per block of {@value SquareSums#BLOCK}, {@code SquareSums.blocks(size())} of them; when the answer
      * is true they are not specified). Writes nothing else.
      */
     public boolean checkGradients(MemorySegment grads, float scale, double[] blockSums, Executor executor,
                                   int parallelism) {
+        enter("checkGradients");
+        try {
+            return check(grads, scale, blockSums, executor, parallelism);
+        } finally {
+            busy.set(false);
+        }
+    }
+
+    private boolean check(MemorySegment grads, float scale, double[] blockSums, Executor executor, int parallelism) {
         checkOpen();
         check16("grads", grads, false);
         Gradients.checkScale(scale);
@@ -260,9 +289,9 @@ public final class MixedPrecisionOptimizer implements AutoCloseable {
         }
         AtomicBoolean found = new AtomicBoolean();
         if (blockSums == null) {
-            short exponent = (short) (precision == Precision.FP16 ? 0x7C00 : 0x7F80);
+            short threshold = widening.overflowThreshold(inv);
             Chunks.run(n, parallelism, TILE, executor, (from, count) -> {
-                if (scaling.anyNonFinite16(grads, exponent, from, count)) {
+                if (scaling.anyMagnitudeAtLeast16(grads, threshold, from, count)) {
                     found.set(true);
                 }
             });
@@ -284,6 +313,16 @@ public final class MixedPrecisionOptimizer implements AutoCloseable {
      */
     public void applyUpdate(MemorySegment params, MemorySegment grads, float scale, float clipCoefficient,
                             Executor executor, int parallelism) {
+        enter("applyUpdate");
+        try {
+            update(params, grads, scale, clipCoefficient, executor, parallelism);
+        } finally {
+            busy.set(false);
+        }
+    }
+
+    private void update(MemorySegment params, MemorySegment grads, float scale, float clipCoefficient,
+                        Executor executor, int parallelism) {
         checkStep(params, grads, executor, parallelism);
         Gradients.checkScale(scale);
         if (!(clipCoefficient > 0 && clipCoefficient <= 1)) {
@@ -369,16 +408,25 @@ public final class MixedPrecisionOptimizer implements AutoCloseable {
 
     /** A buffer of exactly {@link #size()} 16-bit values: a float buffer of n floats is refused by its size. */
     private void check16(String name, MemorySegment segment, boolean writable) {
-        Segments.checkUsable(name, segment, writable);
-        if (segment.address() % 2 != 0) {
-            throw new IllegalArgumentException(name + ": expected a 2-byte aligned segment");
-        }
+        HalfSegments.checkUsable(name, segment, writable);
         long expected = n * Short.BYTES;
         if (segment.byteSize() != expected) {
             String hint = segment.byteSize() == n * Float.BYTES ? " (that is " + n + " floats: expected "
                     + precision + " values, 2 bytes each)" : "";
             throw new IllegalArgumentException(name + ": expected " + expected + " bytes (" + n + " " + precision
                     + " values), got " + segment.byteSize() + " bytes" + hint);
+        }
+    }
+
+    /**
+     * Claims this optimizer for one call, or refuses: two threads stepping it at once would race on
+     * the master weights, the state and the scaler. One compare-and-set a call.
+     */
+    private void enter(String call) {
+        if (!busy.compareAndSet(false, true)) {
+            throw new IllegalStateException(call + ": another thread is stepping this mixed-precision optimizer"
+                    + " (it is not thread-safe; to use several threads, pass an executor and a parallelism to one"
+                    + " step); nothing was changed");
         }
     }
 

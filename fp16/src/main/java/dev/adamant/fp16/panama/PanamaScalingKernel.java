@@ -14,8 +14,9 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Vector scaling kernels. The non-finite test keeps a running lane-wise maximum of the exponent
- * field (all ones is the largest value it can take, so one compare at the end answers "any?"). The
+ * Vector scaling kernels. The non-finite tests keep a running lane-wise maximum: of the fp32
+ * exponent field (all ones is the largest value it can take), or of the 16-bit magnitude bits
+ * (compared with a threshold), so one compare at the end answers "any?". The
  * sum of squares follows {@link SquareSums}: its 16 accumulators are one 512-bit vector, or two
  * 256-bit or four 128-bit ones, so every width gives the scalar twin's bits.
  */
@@ -54,15 +55,15 @@ public final class PanamaScalingKernel implements ScalingKernel {
     }
 
     @Override
-    public boolean anyNonFinite16(MemorySegment halves, short exponentMask, long from, long count) {
+    public boolean anyMagnitudeAtLeast16(MemorySegment halves, short threshold, long from, long count) {
         ShortVector max = ShortVector.zero(HALVES);
         long bound = HALVES.loopBound(count);
         long end = (from + bound) * Short.BYTES;
         for (long o = from * Short.BYTES; o < end; o += HALVES.vectorByteSize()) {
-            max = max.max(ShortVector.fromMemorySegment(HALVES, halves, o, ORDER).and(exponentMask));
+            max = max.max(ShortVector.fromMemorySegment(HALVES, halves, o, ORDER).and(Widening.MAGNITUDE_BITS));
         }
-        return max.reduceLanes(VectorOperators.MAX) == exponentMask
-                || ScalarScalingKernel.INSTANCE.anyNonFinite16(halves, exponentMask, from + bound, count - bound);
+        return max.reduceLanes(VectorOperators.MAX) >= threshold
+                || ScalarScalingKernel.INSTANCE.anyMagnitudeAtLeast16(halves, threshold, from + bound, count - bound);
     }
 
     @Override
@@ -73,8 +74,9 @@ public final class PanamaScalingKernel implements ScalingKernel {
     }
 
     /**
-     * Block by block ({@link SquareSums}), in one method: each group of 16 tested on its exponent
-     * fields (a running lane-wise maximum of {@code h & exponentMask}, in the 16-bit lanes), widened
+     * Block by block ({@link SquareSums}), in one method: each group of 16 tested on its magnitude
+     * bits (a running lane-wise maximum of {@code h & 0x7FFF}, in the 16-bit lanes, compared at the
+     * end with {@link Widening#overflowThreshold}), widened
      * to magnitudes ({@link Widening}, the multiplication folded into the unscaling one where that is
      * exact), unscaled and squared; a block's last values after its whole groups by the scalar twin,
      * which does the same operations. Written out, with no calls of ours in the loop (see
@@ -92,7 +94,7 @@ public final class PanamaScalingKernel implements ScalingKernel {
         FloatVector second = FloatVector.broadcast(FLOATS, invScale);
         IntVector mask = IntVector.broadcast(INTS, w.mask());
         int shift = w.shift();
-        short exponent = w.exponentMask();
+        final short magnitude = Widening.MAGNITUDE_BITS;
         ShortVector max = ShortVector.zero(HALVES);
         int tailMax = 0;
         float[] acc = new float[SquareSums.ACCUMULATORS];
@@ -106,7 +108,7 @@ public final class PanamaScalingKernel implements ScalingKernel {
             long o = start * Short.BYTES;
             for (int k = 0; k < groups; k++) {
                 ShortVector h = ShortVector.fromMemorySegment(HALVES, halves, o, ORDER);
-                max = max.max(h.and(exponent));
+                max = max.max(h.and(magnitude));
                 FloatVector u = ((IntVector) h.convertShape(VectorOperators.S2I, INTS, 0))
                         .lanewise(VectorOperators.LSHL, shift).and(mask).reinterpretAsFloats().mul(first);
                 u = twice ? u.mul(second) : u;
@@ -114,7 +116,7 @@ public final class PanamaScalingKernel implements ScalingKernel {
                 o += step;
                 if (GROUPS > 1) {
                     h = ShortVector.fromMemorySegment(HALVES, halves, o, ORDER);
-                    max = max.max(h.and(exponent));
+                    max = max.max(h.and(magnitude));
                     u = ((IntVector) h.convertShape(VectorOperators.S2I, INTS, 0))
                             .lanewise(VectorOperators.LSHL, shift).and(mask).reinterpretAsFloats().mul(first);
                     u = twice ? u.mul(second) : u;
@@ -123,14 +125,14 @@ public final class PanamaScalingKernel implements ScalingKernel {
                 }
                 if (GROUPS > 2) {
                     h = ShortVector.fromMemorySegment(HALVES, halves, o, ORDER);
-                    max = max.max(h.and(exponent));
+                    max = max.max(h.and(magnitude));
                     u = ((IntVector) h.convertShape(VectorOperators.S2I, INTS, 0))
                             .lanewise(VectorOperators.LSHL, shift).and(mask).reinterpretAsFloats().mul(first);
                     u = twice ? u.mul(second) : u;
                     a2 = u.fma(u, a2);
                     o += step;
                     h = ShortVector.fromMemorySegment(HALVES, halves, o, ORDER);
-                    max = max.max(h.and(exponent));
+                    max = max.max(h.and(magnitude));
                     u = ((IntVector) h.convertShape(VectorOperators.S2I, INTS, 0))
                             .lanewise(VectorOperators.LSHL, shift).and(mask).reinterpretAsFloats().mul(first);
                     u = twice ? u.mul(second) : u;
@@ -152,7 +154,7 @@ public final class PanamaScalingKernel implements ScalingKernel {
             }
             blockSums[block] = SquareSums.sum(acc);
         }
-        return max.reduceLanes(VectorOperators.MAX) == exponent || tailMax == FLOAT_EXPONENT;
+        return Math.max(max.reduceLanes(VectorOperators.MAX), tailMax) >= w.overflowThreshold(invScale);
     }
 
     /**
@@ -197,7 +199,10 @@ public final class PanamaScalingKernel implements ScalingKernel {
                 coef, count - bound);
     }
 
-    /** One block: whole groups of 16 in vectors, the rest by the scalar twin; leaves the accumulators in acc. */
+    /**
+     * One block: whole groups of 16 in vectors, the rest by the scalar twin; leaves the accumulators
+     * in acc and returns the largest exponent field of the unscaled values, as the twin does.
+     */
     private static int unscaleBlock(MemorySegment grads, float invScale, long start, long len, float[] acc) {
         FloatVector inv = FloatVector.broadcast(FLOATS, invScale);
         FloatVector a0 = FloatVector.zero(FLOATS), a1 = a0, a2 = a0, a3 = a0;
@@ -207,29 +212,29 @@ public final class PanamaScalingKernel implements ScalingKernel {
         final long step = FLOATS.vectorByteSize();
         for (int k = 0; k < groups; k++) {
             FloatVector g = FloatVector.fromMemorySegment(FLOATS, grads, o, ORDER);
-            max = max.max(g.reinterpretAsInts().and(FLOAT_EXPONENT));
             FloatVector u = g.mul(inv);
+            max = max.max(u.reinterpretAsInts().and(FLOAT_EXPONENT));
             u.intoMemorySegment(grads, o, ORDER);
             a0 = u.fma(u, a0);
             o += step;
             if (GROUPS > 1) {
                 g = FloatVector.fromMemorySegment(FLOATS, grads, o, ORDER);
-                max = max.max(g.reinterpretAsInts().and(FLOAT_EXPONENT));
                 u = g.mul(inv);
+                max = max.max(u.reinterpretAsInts().and(FLOAT_EXPONENT));
                 u.intoMemorySegment(grads, o, ORDER);
                 a1 = u.fma(u, a1);
                 o += step;
             }
             if (GROUPS > 2) {
                 g = FloatVector.fromMemorySegment(FLOATS, grads, o, ORDER);
-                max = max.max(g.reinterpretAsInts().and(FLOAT_EXPONENT));
                 u = g.mul(inv);
+                max = max.max(u.reinterpretAsInts().and(FLOAT_EXPONENT));
                 u.intoMemorySegment(grads, o, ORDER);
                 a2 = u.fma(u, a2);
                 o += step;
                 g = FloatVector.fromMemorySegment(FLOATS, grads, o, ORDER);
-                max = max.max(g.reinterpretAsInts().and(FLOAT_EXPONENT));
                 u = g.mul(inv);
+                max = max.max(u.reinterpretAsInts().and(FLOAT_EXPONENT));
                 u.intoMemorySegment(grads, o, ORDER);
                 a3 = u.fma(u, a3);
                 o += step;

@@ -27,12 +27,12 @@ public final class ScalarScalingKernel implements ScalingKernel {
     }
 
     @Override
-    public boolean anyNonFinite16(MemorySegment halves, short exponentMask, long from, long count) {
+    public boolean anyMagnitudeAtLeast16(MemorySegment halves, short threshold, long from, long count) {
         int max = 0;
         for (long i = from; i < from + count; i++) {
-            max = Math.max(max, halves.getAtIndex(S, i) & exponentMask);
+            max = Math.max(max, halves.getAtIndex(S, i) & Widening.MAGNITUDE_BITS);
         }
-        return max == exponentMask;
+        return max >= threshold;
     }
 
     @Override
@@ -44,14 +44,15 @@ public final class ScalarScalingKernel implements ScalingKernel {
 
     /**
      * Elements {@code [j0, len)} of the block at {@code start}, into accumulators {@code acc}; returns
-     * the largest exponent field seen. The Panama kernel finishes its blocks' tails here.
+     * the largest exponent field of the unscaled values (an infinite or NaN gradient stays one when
+     * multiplied by a finite positive {@code invScale}, and a finite one that overflows becomes one).
+     * The Panama kernel finishes its blocks' tails here.
      */
     public static int unscaleBlock(MemorySegment grads, float invScale, long start, int j0, long len, float[] acc) {
         int max = 0;
         for (int j = j0; j < len; j++) {
-            float g = grads.getAtIndex(F, start + j);
-            max = Math.max(max, Float.floatToRawIntBits(g) & FLOAT_EXPONENT);
-            float u = g * invScale;
+            float u = grads.getAtIndex(F, start + j) * invScale;
+            max = Math.max(max, Float.floatToRawIntBits(u) & FLOAT_EXPONENT);
             grads.setAtIndex(F, start + j, u);
             int k = j % SquareSums.ACCUMULATORS;
             acc[k] = Math.fma(u, u, acc[k]);
@@ -64,25 +65,27 @@ public final class ScalarScalingKernel implements ScalingKernel {
                                  double[] blockSums, int firstBlock) {
         Widening w = Widening.of(format);
         return SquareSums.forEachBlock(from, count, blockSums, firstBlock,
-                (start, len, acc) -> unscaleHalvesBlock(halves, w, invScale, start, 0, len, acc)) == FLOAT_EXPONENT;
+                (start, len, acc) -> unscaleHalvesBlock(halves, w, invScale, start, 0, len, acc))
+                >= w.overflowThreshold(invScale);
     }
 
     /**
      * Elements {@code [j0, len)} of the 16-bit block at {@code start}, as {@link #unscaleBlock} but
      * read-only, each value widened by {@link Widening#magnitude} (the square needs no sign); returns
-     * {@link #FLOAT_EXPONENT} if any value's exponent field is all ones, else 0.
+     * the largest magnitude bits seen ({@code h & 0x7FFF}), for the caller to compare with
+     * {@link Widening#overflowThreshold}.
      */
     public static int unscaleHalvesBlock(MemorySegment halves, Widening w, float invScale, long start, int j0, long len,
                                          float[] acc) {
         int max = 0;
         for (int j = j0; j < len; j++) {
             short h = halves.getAtIndex(S, start + j);
-            max = Math.max(max, h & w.exponentMask());
+            max = Math.max(max, h & Widening.MAGNITUDE_BITS);
             float u = w.magnitude(h) * invScale;
             int k = j % SquareSums.ACCUMULATORS;
             acc[k] = Math.fma(u, u, acc[k]);
         }
-        return max == w.exponentMask() ? FLOAT_EXPONENT : 0;
+        return max;
     }
 
     @Override

@@ -137,9 +137,9 @@ public final class DynamicLossScaler {
      */
     public void restore(State state) {
         Objects.requireNonNull(state, "state");
-        if (!(state.scale() > 0 && Float.isFinite(state.scale()) && state.scale() >= minScale)) {
-            throw new IllegalArgumentException("state.scale: expected a finite value > 0 and >= minScale " + minScale
-                    + ", got " + state.scale());
+        if (!(state.scale() >= Math.max(minScale, FLOOR) && state.scale() <= Float.MAX_VALUE)) {
+            throw new IllegalArgumentException("state.scale: expected a finite value >= max(minScale " + minScale
+                    + ", 2^-126), got " + state.scale());
         }
         if (state.goodSteps() < 0 || state.goodSteps() >= growthInterval) {
             throw new IllegalArgumentException("state.goodSteps: expected [0, " + growthInterval + "), got "
@@ -181,30 +181,46 @@ public final class DynamicLossScaler {
 
         private Builder() {}
 
-        /** The first scale: finite and {@code > 0} (PyTorch: 2^16). */
+        /**
+         * The first scale, as a float in [2^-126, {@link Float#MAX_VALUE}] (PyTorch: 2^16): the
+         * scaler never backs off below 2^-126, so a smaller start (1e-46, say, which is 0 as a
+         * float) is refused.
+         */
         public Builder initScale(double initScale) {
-            if (!(initScale > 0 && initScale <= Float.MAX_VALUE)) {
-                throw new IllegalArgumentException("initScale: expected a finite value > 0, got " + initScale);
+            float f = (float) initScale;
+            if (!(f >= FLOOR && f <= Float.MAX_VALUE)) {
+                throw new IllegalArgumentException("initScale: expected a value in [" + FLOOR + ", " + Float.MAX_VALUE
+                        + "] as a float, got " + initScale + asFloat(initScale, f));
             }
-            this.initScale = (float) initScale;
+            this.initScale = f;
             return this;
         }
 
-        /** Multiplier after {@code growthInterval} good steps: finite and {@code > 1} (PyTorch: 2). */
+        /**
+         * Multiplier after {@code growthInterval} good steps: finite and {@code > 1} as a float
+         * (PyTorch: 2); {@code 1 + 1e-10}, which is 1 as a float and would never grow, is refused.
+         */
         public Builder growthFactor(double growthFactor) {
-            if (!(growthFactor > 1 && growthFactor <= Float.MAX_VALUE)) {
-                throw new IllegalArgumentException("growthFactor: expected a finite value > 1, got " + growthFactor);
+            float f = (float) growthFactor;
+            if (!(f > 1 && f <= Float.MAX_VALUE)) {
+                throw new IllegalArgumentException("growthFactor: expected a finite value > 1 as a float, got "
+                        + growthFactor + asFloat(growthFactor, f));
             }
-            this.growthFactor = (float) growthFactor;
+            this.growthFactor = f;
             return this;
         }
 
-        /** Multiplier at an overflow: in (0, 1) (PyTorch: 0.5). */
+        /**
+         * Multiplier at an overflow: in (0, 1) as a float (PyTorch: 0.5); {@code 1 - 1e-10}, which
+         * is 1 as a float and would never back off, is refused.
+         */
         public Builder backoffFactor(double backoffFactor) {
-            if (!(backoffFactor > 0 && backoffFactor < 1) || (float) backoffFactor == 0f) {
-                throw new IllegalArgumentException("backoffFactor: expected a value in (0, 1), got " + backoffFactor);
+            float f = (float) backoffFactor;
+            if (!(f > 0 && f < 1)) {
+                throw new IllegalArgumentException("backoffFactor: expected a value in (0, 1) as a float, got "
+                        + backoffFactor + asFloat(backoffFactor, f));
             }
-            this.backoffFactor = (float) backoffFactor;
+            this.backoffFactor = f;
             return this;
         }
 
@@ -239,6 +255,11 @@ public final class DynamicLossScaler {
             }
             this.minScale = (float) minScale;
             return this;
+        }
+
+        /** {@code " (as a float: 1.0)"} where the float differs from the double given, else nothing. */
+        private static String asFloat(double given, float f) {
+            return given == f || Double.isNaN(given) ? "" : " (as a float: " + f + ")";
         }
 
         /** What an overflow at the minimum scale does. */

@@ -16,9 +16,22 @@ public record GradientStats(boolean nonFinite, double sumOfSquares) {
     }
 
     /**
+     * Whether the gradients are finite but their norm is not: the sum of squares, accumulated in
+     * float as {@link dev.adamant.fp16.kernel.SquareSums} says, overflowed (an unscaled gradient above
+     * about 1.8e19 is enough). {@link #clipCoefficient} is then 0, and PyTorch's {@code
+     * clip_grad_norm_} would zero every gradient and step on; {@code MixedPrecisionOptimizer} and
+     * ZeRO's devices skip the step and back the loss scale off instead, as DeepSpeed's fp16 optimizer
+     * does when its overflow check by norm sees an infinite norm.
+     */
+    public boolean normOverflows() {
+        return !nonFinite && !Float.isFinite(norm());
+    }
+
+    /**
      * PyTorch's {@code clip_grad_norm_} coefficient: {@code max_norm / (norm + 1e-6)} clamped to 1,
      * in float, computed as PyTorch's {@code float / Tensor} is ({@code reciprocal(norm + 1e-6) *
-     * max_norm}). Multiply the unscaled gradients by it.
+     * max_norm}). Multiply the unscaled gradients by it. 0 when the norm is infinite (see
+     * {@link #normOverflows()}).
      *
      * @throws IllegalArgumentException if maxNorm is not finite and {@code > 0}
      */

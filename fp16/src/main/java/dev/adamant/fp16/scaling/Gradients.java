@@ -5,6 +5,8 @@ import dev.adamant.fp16.Precision;
 import dev.adamant.fp16.kernel.Fp16Kernels;
 import dev.adamant.fp16.kernel.ScalingKernel;
 import dev.adamant.fp16.kernel.SquareSums;
+import dev.adamant.fp16.kernel.Widening;
+import dev.adamant.fp16.internal.HalfSegments;
 import java.lang.foreign.MemorySegment;
 import java.util.Objects;
 
@@ -19,10 +21,17 @@ import java.util.Objects;
 public final class Gradients {
     private Gradients() {}
 
-    /** Whether any element of {@code buffer} (a whole number of {@code precision} elements) is inf or NaN. */
+    /**
+     * Whether any element of {@code buffer} (a whole number of {@code precision} elements; 4-byte
+     * aligned for FP32, 2-byte for FP16 and BF16) is inf or NaN.
+     */
     public static boolean hasNonFinite(MemorySegment buffer, Precision precision) {
         Objects.requireNonNull(precision, "precision");
-        Segments.checkUsable("buffer", buffer, false);
+        if (precision == Precision.FP32) {
+            Segments.checkUsable("buffer", buffer, false);
+        } else {
+            HalfSegments.checkUsable("buffer", buffer, false);
+        }
         if (buffer.byteSize() % precision.bytes() != 0) {
             throw new IllegalArgumentException("buffer: expected a whole number of " + precision + " elements ("
                     + precision.bytes() + " bytes each), got " + buffer.byteSize() + " bytes");
@@ -31,17 +40,20 @@ public final class Gradients {
         ScalingKernel k = Fp16Kernels.scaling();
         return switch (precision) {
             case FP32 -> k.anyNonFiniteFloat(buffer, 0, n);
-            case FP16 -> k.anyNonFinite16(buffer, (short) 0x7C00, 0, n);
-            case BF16 -> k.anyNonFinite16(buffer, (short) 0x7F80, 0, n);
+            case FP16 -> k.anyMagnitudeAtLeast16(buffer, Widening.FP16.exponentMask(), 0, n);
+            case BF16 -> k.anyMagnitudeAtLeast16(buffer, Widening.BF16.exponentMask(), 0, n);
         };
     }
 
     /**
      * Unscales fp32 gradients in place ({@code g *= 1/scale}, every element, PyTorch's
      * {@code _amp_foreach_non_finite_check_and_unscale_}) and, in the same pass, reports whether any
-     * was inf or NaN and the sum of squares of the unscaled values (for clipping by global norm).
+     * was inf or NaN, before or after unscaling (a finite gradient that overflows when multiplied by
+     * {@code 1/scale}, possible with a scale below 1, counts: PyTorch tests only the value before),
+     * and the sum of squares of the unscaled values (for clipping by global norm; it may be infinite
+     * when every value is finite: see {@link GradientStats#normOverflows()}).
      *
-     * @param scale the loss scale the gradients carry: finite and {@code > 0}
+     * @param scale the loss scale the gradients carry: see {@link #checkScale}
      */
     public static GradientStats unscale(MemorySegment grads, float scale) {
         checkScale(scale);
@@ -64,10 +76,31 @@ public final class Gradients {
         return maxGradNorm;
     }
 
-    /** Refuses a loss scale that is not finite and positive. */
+    /**
+     * The smallest loss scale whose reciprocal is finite in float (about 2.9e-39, a subnormal); below
+     * it {@code 1/scale} is infinite and unscaling would turn every zero gradient into NaN.
+     */
+    public static final float MIN_SCALE = smallestInvertible();
+
+    private static float smallestInvertible() {
+        float s = 1f / Float.MAX_VALUE;
+        while (Float.isFinite(1f / Math.nextDown(s))) {
+            s = Math.nextDown(s);
+        }
+        while (Float.isInfinite(1f / s)) {
+            s = Math.nextUp(s);
+        }
+        return s;
+    }
+
+    /** Refuses a loss scale that is not finite and positive, or whose reciprocal is not finite. */
     public static void checkScale(float scale) {
         if (!(scale > 0 && scale < Float.POSITIVE_INFINITY)) {
             throw new IllegalArgumentException("scale: expected a finite value > 0, got " + scale);
+        }
+        if (Float.isInfinite(1f / scale)) {
+            throw new IllegalArgumentException("scale: expected a finite value > 0 whose reciprocal is finite (>= "
+                    + MIN_SCALE + "), got " + scale);
         }
     }
 }

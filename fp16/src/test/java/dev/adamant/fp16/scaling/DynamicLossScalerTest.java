@@ -196,6 +196,12 @@ class DynamicLossScalerTest {
         assertMessage("growthFactor", assertThrows(IllegalArgumentException.class, () -> b.growthFactor(Double.NaN)));
         assertMessage("backoffFactor", assertThrows(IllegalArgumentException.class, () -> b.backoffFactor(1)));
         assertMessage("backoffFactor", assertThrows(IllegalArgumentException.class, () -> b.backoffFactor(0)));
+        // Values that are valid as doubles but not as the floats the scaler would use.
+        assertMessage("backoffFactor", assertThrows(IllegalArgumentException.class, () -> b.backoffFactor(1 - 1e-10)));
+        assertMessage("backoffFactor", assertThrows(IllegalArgumentException.class, () -> b.backoffFactor(1e-50)));
+        assertMessage("growthFactor", assertThrows(IllegalArgumentException.class, () -> b.growthFactor(1 + 1e-10)));
+        assertMessage("initScale", assertThrows(IllegalArgumentException.class, () -> b.initScale(1e-46)));
+        assertMessage("initScale", assertThrows(IllegalArgumentException.class, () -> b.initScale(1e-40)));
         assertMessage("growthInterval", assertThrows(IllegalArgumentException.class, () -> b.growthInterval(0)));
         assertMessage("hysteresis", assertThrows(IllegalArgumentException.class, () -> b.hysteresis(0)));
         assertMessage("minScale", assertThrows(IllegalArgumentException.class, () -> b.minScale(-1)));
@@ -207,6 +213,10 @@ class DynamicLossScalerTest {
                 () -> s.restore(new DynamicLossScaler.State(Float.NaN, 0, 1))));
         assertMessage("state.scale", assertThrows(IllegalArgumentException.class,
                 () -> s.restore(new DynamicLossScaler.State(0.5f, 0, 1))));
+        assertMessage("state.scale", assertThrows(IllegalArgumentException.class,
+                () -> DynamicLossScaler.create().restore(new DynamicLossScaler.State(1e-40f, 0, 1))));
+        assertMessage("state.scale", assertThrows(IllegalArgumentException.class,
+                () -> s.restore(new DynamicLossScaler.State(Float.POSITIVE_INFINITY, 0, 1))));
         assertMessage("state.goodSteps", assertThrows(IllegalArgumentException.class,
                 () -> s.restore(new DynamicLossScaler.State(2f, 10, 1))));
         assertMessage("state.hysteresisLeft", assertThrows(IllegalArgumentException.class,
