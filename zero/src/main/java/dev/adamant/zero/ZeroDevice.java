@@ -248,8 +248,8 @@ public final class ZeroDevice implements AutoCloseable {
             }
             meanLoss = (float) (lossSum / losses.length);
         }
-        GradientStats stats = new GradientStats(nonFinite, clip && !nonFinite ? sumOfSquares(blocks) : Double.NaN);
-        if (nonFinite || stats.normOverflows()) {   // every device has the same sum: all skip together
+        GradientStats stats = clip && !nonFinite ? new GradientStats(false, sumOfSquares(blocks)) : null;
+        if (nonFinite || (stats != null && stats.normOverflows())) {   // every device has the same sum: all skip
             return new StepResult(steps, true, meanLoss, scale, scaler.update(true), Float.NaN, 1f);
         }
         float coef = 1f, norm = Float.NaN;

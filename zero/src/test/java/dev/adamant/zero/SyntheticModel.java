@@ -18,9 +18,11 @@ final class SyntheticModel implements LayeredModel {
     private final int rank;
     private long step;
     private double loss;
-    /** Step and rank at which backward writes an infinity (or -1). */
+    /** Step and rank at which backward writes {@link #overflowValue} (or -1), already scaled. */
     long overflowStep = -1;
     int overflowRank = -1;
+    /** What the injected overflow writes: an infinity, or a finite value that overflows once unscaled. */
+    float overflowValue = Float.POSITIVE_INFINITY;
     /** Step and rank at which backward throws (or -1). */
     long failStep = -1;
     int failRank = -1;
@@ -81,7 +83,7 @@ final class SyntheticModel implements LayeredModel {
             grads.setAtIndex(S, i, encode(g * scale / globalBatch));
         }
         if (step == overflowStep && rank == overflowRank && layer == 0) {
-            grads.setAtIndex(S, sizes[0] - 1, encode(Float.POSITIVE_INFINITY));
+            grads.setAtIndex(S, sizes[0] - 1, encode(overflowValue));
         }
     }
 }

@@ -63,6 +63,11 @@ class ZeroEngineTest {
 
     /** Trains {@code steps} steps on n devices; returns the parameters after every step (from rank 0). */
     static Run train(int n, ZeroConfig config, int steps, int overflowStep, int overflowRank) {
+        return train(n, config, steps, overflowStep, overflowRank, Float.POSITIVE_INFINITY);
+    }
+
+    /** As above, the injected gradient {@code overflowValue} (written as the model's 16-bit format). */
+    static Run train(int n, ZeroConfig config, int steps, int overflowStep, int overflowRank, float overflowValue) {
         FlatLayout layout = layout(n);
         try (Arena arena = Arena.ofShared()) {
             MemorySegment init = initial(arena, layout);
@@ -74,6 +79,7 @@ class ZeroEngineTest {
                 SyntheticModel model = new SyntheticModel(SIZES, config.precision(), comm.rank());
                 model.overflowStep = overflowStep;
                 model.overflowRank = overflowRank;
+                model.overflowValue = overflowValue;
                 MemorySegment all = arena.allocate(layout.paddedSize() * 2);
                 try (ZeroDevice device = new ZeroDevice(config, layout, comm, init)) {
                     for (int s = 0; s < steps; s++) {
