@@ -41,7 +41,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p><b>Interrupts.</b> A rank whose thread is interrupted fails the group with a
  * {@link GroupFailedException} naming the rank and the collective (cause: an
  * {@link InterruptedException}): at once if it is waiting in a collective, else when it enters its
- * next one; a task that lets an {@code InterruptedException} escape fails it too. The flag stays set.
+ * next one or, under {@link #call}, when its task returns with the flag still set (so an interrupt
+ * that lands while the task runs is never lost, even one that races with the end of a collective,
+ * which then completes); a task that lets an {@code InterruptedException} escape fails it too. The
+ * flag stays set. A task that handles an interrupt itself (clears the flag) is not failed.
  *
  * <p><b>Deadlines and stuck ranks.</b> Under {@link #call} nothing waits without a deadline:
  * <ul>
@@ -228,7 +231,7 @@ public final class InProcessGroup {
                     threads[r] = Thread.ofPlatform().daemon(true).name("adamant-comm-" + id + "-rank-" + r).start(() -> {
                         try {
                             results[rank] = task.apply(communicators.get(rank));
-                            rendezvous.depart(rank);
+                            rendezvous.depart(rank, Thread.currentThread().isInterrupted());
                         } catch (Throwable t) {
                             rendezvous.fail(t, "rank " + rank);
                         } finally {

@@ -22,8 +22,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * ranks the group gave up on ({@link #abandon}). The end of a run is a barrier too: once one rank
  * has returned, the others must return within the timeout ({@link #awaitRun}).
  *
- * <p>An interrupted rank fails the group: one whose interrupt flag is set when it enters a phase,
- * or that is interrupted while it waits.
+ * <p>An interrupted rank fails the group: one whose interrupt flag is set when it enters a phase
+ * or when its task returns, or that is interrupted while it waits.
  */
 final class Rendezvous {
     private final int size;
@@ -158,11 +158,20 @@ final class Rendezvous {
 
     /**
      * Records that {@code rank} returned from its task: a rank waiting for it now can never finish,
-     * and the others must now return within the timeout (see {@link #awaitRun}).
+     * and the others must now return within the timeout (see {@link #awaitRun}). With
+     * {@code interrupted} (its thread's flag was still set) the group fails: an interrupt that
+     * raced with the completion of the rank's last collective, or that landed after it, would
+     * otherwise go unseen.
      */
-    void depart(int rank) {
+    void depart(int rank, boolean interrupted) {
         lock.lock();
         try {
+            if (interrupted) {
+                failLocked(new GroupFailedException("rank " + rank + " was interrupted: its thread's interrupt flag was set"
+                        + " when its task returned (" + (lastKind[rank] == null ? "it made no collective"
+                        : "its last collective: " + last(rank)) + ")",
+                        new InterruptedException("interrupt flag set when rank " + rank + "'s task returned")), "rank " + rank);
+            }
             departed[rank] = true;
             if (departedCount++ == 0) {
                 firstDepartureNanos = System.nanoTime();
@@ -353,10 +362,15 @@ final class Rendezvous {
                 b.append("has returned from its task");
             } else {
                 b.append("in its own code, outside any collective, ")
-                        .append(lastKind[r] == null ? "before its first" : "since " + lastKind[r].methodName() + " #" + lastSeq[r]);
+                        .append(lastKind[r] == null ? "before its first" : "since " + last(r));
             }
         }
         return b.toString();
+    }
+
+    /** The last collective rank {@code r} entered, "barrier #4"; there is one. */
+    private String last(int r) {
+        return lastKind[r].methodName() + " #" + lastSeq[r];
     }
 
     private String firstPublished() {

@@ -274,6 +274,32 @@ class CommDeadlineTest {
         }
     }
 
+    /** An interrupt that lands after a rank's last collective (or races with its completion) is not lost. */
+    @Test
+    void aTaskThatReturnsWithItsInterruptFlagSetFailsTheGroup() {
+        GroupFailedException e = assertThrows(GroupFailedException.class, () -> InProcessGroup.create(3, LONG).run(c -> {
+            c.barrier();
+            if (c.rank() == 1) {
+                Thread.currentThread().interrupt();
+            }
+        }));
+        assertEquals(GroupFailedException.class, e.getClass());
+        assertEquals("rank 1 was interrupted: its thread's interrupt flag was set when its task returned"
+                + " (its last collective: barrier #0)", e.getMessage());
+        assertInstanceOf(InterruptedException.class, e.getCause());
+        // A task that handles its interrupt (clears the flag) is not failed.
+        assertEquals(List.of(0, 1), InProcessGroup.create(2, LONG).call(c -> {
+            c.barrier();
+            Thread.currentThread().interrupt();
+            try {
+                Thread.sleep(1000);
+            } catch (InterruptedException handled) {
+                // flag cleared: this rank dealt with it
+            }
+            return c.rank();
+        }));
+    }
+
     @Test
     void aTaskEndedByInterruptedExceptionIsReportedWithItsRank() throws Exception {
         InProcessGroup group = InProcessGroup.create(2, LONG);
