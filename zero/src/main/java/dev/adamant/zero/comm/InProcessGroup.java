@@ -222,7 +222,7 @@ public final class InProcessGroup {
             throw new IllegalStateException("a run is already in progress on this group");
         }
         try {
-            rendezvous.beginRun();
+            rendezvous.clearRun();
             Object[] results = new Object[size];
             Thread[] threads = new Thread[size];
             for (int r = 0; r < size; r++) {
@@ -270,6 +270,7 @@ public final class InProcessGroup {
             if (failure != null) {
                 throw new GroupFailedException(rendezvous.failureSource() + " failed: " + failure, failure);
             }
+            rendezvous.clearRun();   // every thread has ended
             @SuppressWarnings("unchecked")
             List<T> list = (List<T>) Collections.unmodifiableList(Arrays.asList(results));
             return list;

@@ -200,8 +200,11 @@ final class Rendezvous {
         }
     }
 
-    /** Clears the departures and ends at the start of a run. */
-    void beginRun() {
+    /**
+     * Clears the departures and ends, at the start of a run and after one that succeeded (so that
+     * threads of the caller's own may drive the communicators afterwards).
+     */
+    void clearRun() {
         lock.lock();
         try {
             Arrays.fill(departed, false);

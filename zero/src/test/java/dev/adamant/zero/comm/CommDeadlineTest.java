@@ -200,6 +200,18 @@ class CommDeadlineTest {
         assertEquals(List.of(0, 1, 2), ranks);
     }
 
+    /** The end-of-run barrier does not outlive the run: afterwards the caller's own threads may drive the ranks. */
+    @Test
+    void afterARunTheCommunicatorsServeOtherThreads() throws Exception {
+        InProcessGroup group = InProcessGroup.create(2, TIMEOUT);
+        group.run(Communicator::barrier);
+        Thread other = Thread.ofPlatform().start(() -> group.communicator(1).barrier());
+        group.communicator(0).barrier();
+        other.join();
+        assertFalse(group.isFailed(), String.valueOf(group.failure()));
+        assertEquals(List.of(true, true), group.call(c -> c.anyTrue(c.rank() == 1)));
+    }
+
     @Test
     void aRankInterruptedWhileWaitingFailsTheGroupAtOnce() throws Exception {
         InProcessGroup group = InProcessGroup.create(3, LONG);
