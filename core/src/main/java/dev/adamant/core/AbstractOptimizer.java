@@ -210,7 +210,11 @@ abstract class AbstractOptimizer implements Optimizer {
             checkUnfinished();
             Segments.checkUsable("params", params, true);
             Segments.checkUsable("grads", grads, false);
-            if (params.byteSize() != grads.byteSize() || params.byteSize() % Float.BYTES != 0) {
+            if (params.byteSize() % Float.BYTES != 0) {
+                throw new IllegalArgumentException("params: expected a whole number of floats, got "
+                        + params.byteSize() + " bytes");
+            }
+            if (params.byteSize() != grads.byteSize()) {
                 throw new IllegalArgumentException("grads: expected as many floats as params (" + params.byteSize()
                         + " bytes), got " + grads.byteSize() + " bytes");
             }
