@@ -296,7 +296,7 @@ class BadArgumentPropertyTest {
 
     private static MemorySegment closedSegment(long bytes) {
         try (Arena a = Arena.ofConfined()) {
-            return a.allocate(Math.max(bytes, 1), 64);
+            return a.allocate(bytes, 64);
         }
     }
 

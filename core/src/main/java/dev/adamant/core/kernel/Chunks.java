@@ -90,6 +90,8 @@ public final class Chunks {
      * memory, so returning early would hand it back half written) and sets the interrupt flag again
      * before returning.
      *
+     * @throws NullPointerException if {@code executor} is null
+     * @throws IllegalArgumentException if {@code parallelism < 1}
      * @throws RejectedExecutionException if {@code executor} throws any {@code RuntimeException} from
      *     a hand-off (its cause): no chunk has run, nothing was changed. (Not IllegalStateException:
      *     nothing is wrong with the caller's state, and the step may simply be retried; callers of an
@@ -99,6 +101,11 @@ public final class Chunks {
      *     suppressed; every chunk has then been attempted, so memory is partly updated
      */
     public static void run(long count, int parallelism, long alignment, Executor executor, Body body) {
+        // Cheap, and the facades that call this without checkSplit then still name the argument.
+        Objects.requireNonNull(executor, "executor");
+        if (parallelism < 1) {
+            throw new IllegalArgumentException("parallelism: expected >= 1, got " + parallelism);
+        }
         long perChunk = perChunk(count, parallelism, alignment);
         int chunks = count(count, parallelism, alignment);
         if (chunks == 1) {

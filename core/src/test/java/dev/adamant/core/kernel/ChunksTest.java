@@ -193,6 +193,21 @@ class ChunksTest {
     }
 
     @Test
+    void aNullExecutorOrParallelismBelowOneIsRefusedBeforeAnyChunk() {
+        AtomicInteger ran = new AtomicInteger();
+        Chunks.Body body = (from, count) -> ran.incrementAndGet();
+        for (long total : new long[] {10, 3 * Chunks.MIN_CHUNK}) {
+            assertEquals("executor", assertThrows(NullPointerException.class,
+                    () -> Chunks.run(total, 3, null, body)).getMessage());
+            for (int parallelism : new int[] {0, -1, Integer.MIN_VALUE}) {
+                assertTrue(assertThrows(IllegalArgumentException.class, () -> Chunks.run(total, parallelism, pool, body))
+                        .getMessage().startsWith("parallelism: expected >= 1, got " + parallelism));
+            }
+        }
+        assertEquals(0, ran.get());
+    }
+
+    @Test
     void theFirstFailingChunkIsRethrownAfterEveryChunkWasTried() {
         long total = 5 * Chunks.MIN_CHUNK;
         for (Executor ex : List.of(pool, (Executor) Runnable::run)) {
