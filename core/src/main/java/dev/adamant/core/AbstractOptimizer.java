@@ -13,27 +13,48 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.BiConsumer;
 
-/** What every optimizer shares: its arena and state buffers, the checks, the step count, the split. */
+/**
+ * What every optimizer shares: its arena and state buffers, the checks, the step count, the split,
+ * and the flag that refuses concurrent use.
+ */
 abstract class AbstractOptimizer implements Optimizer {
     private final long size;
     private final Arena arena;
     private final Map<String, MemorySegment> state = new LinkedHashMap<>();
+    /**
+     * Set from the start of a step, beginStep() or restore until it ends (a begun step: until it is
+     * closed). One compare-and-set a step, so that two threads stepping at once, which would tear
+     * the state, are refused instead; it also publishes the state from one step to the next when
+     * they run on different threads.
+     */
+    private final AtomicBoolean busy = new AtomicBoolean();
     private long steps;
-    private boolean closed;
+    private volatile boolean closed;
     /** The step begun with beginStep() and not yet closed, or null. */
-    private OpenStep open;
+    private volatile OpenStep open;
 
     AbstractOptimizer(long size, List<String> stateNames) {
         Segments.checkPositive("n", size);
+        Buffers.checkFloatCount("n", size);
         this.size = size;
         this.arena = Arena.ofShared();
+        String name = null;
         try {
-            for (String name : stateNames) {
-                state.put(name, Buffers.allocateFloats(arena, size));
+            for (String s : stateNames) {
+                name = s;
+                state.put(s, Buffers.allocateFloats(arena, size));
             }
-        } catch (RuntimeException | OutOfMemoryError e) {
+        } catch (OutOfMemoryError e) {
+            arena.close();
+            OutOfMemoryError named = new OutOfMemoryError("n: " + size + " parameters need " + stateNames.size()
+                    + " state buffers of " + size * Float.BYTES + " bytes; " + name + " could not be allocated ("
+                    + e.getMessage() + ")");
+            named.initCause(e);
+            throw named;
+        } catch (RuntimeException e) {
             arena.close();
             throw e;
         }
@@ -59,24 +80,34 @@ abstract class AbstractOptimizer implements Optimizer {
 
     @Override
     public final void step(MemorySegment params, MemorySegment grads, Executor executor, int parallelism) {
-        checkOpen();
-        Segments.checkFloats("params", params, size, true);
-        Segments.checkFloats("grads", grads, size, false);
-        Segments.checkDisjoint("params", params, "grads", grads);
-        Chunks.checkSplit(size, parallelism, Buffers.FLOATS_PER_LINE, executor, params, grads);
-        StepKernel kernel = prepare(steps + 1);
-        Chunks.run(size, parallelism, executor, (from, count) -> kernel.run(
-                params.asSlice(from * Float.BYTES, count * Float.BYTES),
-                grads.asSlice(from * Float.BYTES, count * Float.BYTES), from, count));
-        steps++;
+        acquire("step");
+        try {
+            Segments.checkFloats("params", params, size, true);
+            Segments.checkFloats("grads", grads, size, false);
+            Segments.checkDisjoint("params", params, "grads", grads);
+            Chunks.checkSplit(size, parallelism, Buffers.FLOATS_PER_LINE, executor, params, grads);
+            StepKernel kernel = prepare(steps + 1);
+            // All or nothing: a refused hand-off throws before any chunk runs, so the count stays too.
+            Chunks.run(size, parallelism, executor, (from, count) -> kernel.run(
+                    params.asSlice(from * Float.BYTES, count * Float.BYTES),
+                    grads.asSlice(from * Float.BYTES, count * Float.BYTES), from, count));
+            steps++;
+        } finally {
+            busy.set(false);
+        }
     }
 
     @Override
     public final Step beginStep() {
-        checkOpen();
-        OpenStep step = new OpenStep(steps + 1, prepare(steps + 1));
-        open = step;
-        return step;
+        acquire("beginStep");
+        try {
+            OpenStep step = new OpenStep(steps + 1, prepare(steps + 1));
+            open = step;
+            return step;
+        } catch (RuntimeException | Error e) {
+            busy.set(false);
+            throw e;
+        }
     }
 
     @Override
@@ -85,24 +116,40 @@ abstract class AbstractOptimizer implements Optimizer {
         if (stepCount < 0) {
             throw new IllegalArgumentException("stepCount: expected >= 0, got " + stepCount);
         }
-        checkOpen();
+        acquire("restore");
         try {
             for (Map.Entry<String, MemorySegment> e : state.entrySet()) {
                 fill.accept(e.getKey(), e.getValue());
             }
+            steps = stepCount;
         } catch (RuntimeException | Error e) {
             close();
             throw e;
+        } finally {
+            busy.set(false);
         }
-        steps = stepCount;
     }
 
-    private void checkOpen() {
+    /**
+     * Takes the busy flag for {@code what} (a step, beginStep or restore), or refuses: the optimizer
+     * is closed, a begun step is still open, or another thread is in a step right now.
+     */
+    private void acquire(String what) {
         if (closed) {
             throw new IllegalStateException("optimizer is closed");
         }
-        if (open != null) {
-            throw new IllegalStateException("step " + open.t + " begun with beginStep() is still open: close it first");
+        if (!busy.compareAndSet(false, true)) {
+            OpenStep o = open;
+            throw new IllegalStateException(o != null
+                    ? what + ": step " + o.t + " begun with beginStep() is still open (on this or another thread):"
+                            + " close it first"
+                    : what + ": another thread is stepping or restoring this optimizer right now; an optimizer"
+                            + " takes one step at a time (split a step with step(params, grads, executor,"
+                            + " parallelism) or beginStep() instead)");
+        }
+        if (closed) {   // closed between the first check and the flag
+            busy.set(false);
+            throw new IllegalStateException("optimizer is closed");
         }
     }
 
@@ -133,7 +180,8 @@ abstract class AbstractOptimizer implements Optimizer {
     private final class OpenStep implements Step, FusibleStep {
         final long t;
         final StepKernel kernel;
-        volatile boolean finished;
+        /** Set once, by close or cancel; whichever comes first releases the optimizer. */
+        final AtomicBoolean finished = new AtomicBoolean();
 
         OpenStep(long t, StepKernel kernel) {
             this.t = t;
@@ -152,7 +200,7 @@ abstract class AbstractOptimizer implements Optimizer {
         }
 
         private void checkUnfinished() {
-            if (finished || closed) {
+            if (finished.get() || closed) {
                 throw new IllegalStateException("step " + t + " is finished" + (closed ? " (optimizer closed)" : ""));
             }
         }
@@ -162,7 +210,11 @@ abstract class AbstractOptimizer implements Optimizer {
             checkUnfinished();
             Segments.checkUsable("params", params, true);
             Segments.checkUsable("grads", grads, false);
-            if (params.byteSize() != grads.byteSize() || params.byteSize() % Float.BYTES != 0) {
+            if (params.byteSize() % Float.BYTES != 0) {
+                throw new IllegalArgumentException("params: expected a whole number of floats, got "
+                        + params.byteSize() + " bytes");
+            }
+            if (params.byteSize() != grads.byteSize()) {
                 throw new IllegalArgumentException("grads: expected as many floats as params (" + params.byteSize()
                         + " bytes), got " + grads.byteSize() + " bytes");
             }
@@ -178,10 +230,18 @@ abstract class AbstractOptimizer implements Optimizer {
 
         @Override
         public void close() {
-            if (!finished) {
-                finished = true;
+            if (finished.compareAndSet(false, true)) {
                 steps = t;
                 open = null;
+                busy.set(false);
+            }
+        }
+
+        @Override
+        public void cancel() {
+            if (finished.compareAndSet(false, true)) {
+                open = null;
+                busy.set(false);
             }
         }
     }

@@ -22,13 +22,18 @@ import java.util.concurrent.Executor;
  * {@link NullPointerException} for nulls, {@link IllegalArgumentException} for sizes other than
  * {@code size()} floats, misaligned, closed or read-only parameter segments, overlapping parameters
  * and gradients, a parallelism below 1; {@link IllegalStateException} for a step after
- * {@link #close()}.
+ * {@link #close()}. {@link Optimizers} refuses {@code n} above {@code Buffers.MAX_FLOATS} (2^61 - 1,
+ * whose byte size no longer fits in a long) the same way.
  *
  * <p>Non-finite gradients are not refused (the fp16 module's loss scaler skips such steps): a NaN
  * gradient makes that element's moments and parameter NaN for good; an infinite one makes the
  * moments infinite and the parameter NaN (Adam, RMSProp) or infinite (SGD).
  *
  * <p>Not thread-safe: one thread steps an optimizer at a time (a parallel step splits its own work).
+ * Misuse is detected, at the cost of one atomic compare-and-set a step: a step, {@link #beginStep()}
+ * or {@link #restore} while another is under way (on another thread, or a begun step not yet closed)
+ * is refused with an {@link IllegalStateException} that says so, and changes nothing. A step handed
+ * from one thread to the next (one at a time) needs no other synchronization.
  */
 public interface Optimizer extends AutoCloseable {
 
@@ -48,8 +53,20 @@ public interface Optimizer extends AutoCloseable {
     void step(MemorySegment params, MemorySegment grads, int parallelism);
 
     /**
-     * One step split into up to {@code parallelism} chunks, the first on the calling thread and the
-     * rest on {@code executor}. Bit-identical to {@link #step(MemorySegment, MemorySegment)}.
+     * One step split into up to {@code parallelism} chunks, run by the calling thread and by up to
+     * {@code parallelism - 1} helper tasks handed to {@code executor}. Bit-identical to
+     * {@link #step(MemorySegment, MemorySegment)}.
+     *
+     * <p>All or nothing: every helper is handed to the executor before any chunk runs, so an executor
+     * that refuses one (saturated, shut down, or throwing anything else) leaves every byte and the
+     * step count as they were. Helpers never wait for each other, so a direct executor
+     * ({@code Runnable::run}) or a caller-runs policy works; an executor that accepts helpers but does
+     * not run them soon leaves their chunks to the calling thread. The calling thread waits for the
+     * chunks that helpers took even if interrupted (they write the buffers), then sets its interrupt
+     * flag again.
+     *
+     * @throws java.util.concurrent.RejectedExecutionException if {@code executor} throws from a
+     *     hand-off (the cause); nothing was changed, and the step may be retried
      */
     void step(MemorySegment params, MemorySegment grads, Executor executor, int parallelism);
 
@@ -57,11 +74,12 @@ public interface Optimizer extends AutoCloseable {
      * Begins step {@code stepCount() + 1} for callers that step the buffer in pieces themselves:
      * partitions, cache-sized tiles, their own threads. The step's coefficients are computed once,
      * here; {@link Step#apply} steps one range and may be called from any threads for disjoint ranges;
-     * {@link Step#close()} finishes the step (the step count advances then). Until it is closed, other
-     * steps are refused. Applying every range once gives, bit for bit, what
-     * {@link #step(MemorySegment, MemorySegment)} gives.
+     * {@link Step#close()} finishes the step (the step count advances then). Until it is closed (or
+     * cancelled), other steps are refused, on any thread. Applying every range once gives, bit for
+     * bit, what {@link #step(MemorySegment, MemorySegment)} gives.
      *
-     * @throws IllegalStateException if the optimizer is closed or a begun step is still open
+     * @throws IllegalStateException if the optimizer is closed, a begun step is still open, or
+     *     another thread is in a step
      */
     Step beginStep();
 
@@ -77,9 +95,17 @@ public interface Optimizer extends AutoCloseable {
          */
         void apply(MemorySegment params, MemorySegment grads, long stateOffset);
 
-        /** Finishes the step. Idempotent. */
+        /** Finishes the step: the step count advances. Idempotent; nothing after {@link #cancel()}. */
         @Override
         void close();
+
+        /**
+         * Ends the step without counting it, for a caller whose work was refused before any range was
+         * applied (an executor that rejected its tasks): the step count stays, the next step gets this
+         * step's number again, and other steps are allowed. Ranges already applied stay applied, so
+         * after one has been, close the step instead. Idempotent; nothing after {@link #close()}.
+         */
+        void cancel();
     }
 
     /** PyTorch's names for this optimizer's state buffers, for example {@code [exp_avg, exp_avg_sq]}. */
@@ -101,7 +127,8 @@ public interface Optimizer extends AutoCloseable {
      * corrections. Nothing is checked about the values: they are the checkpoint's.
      *
      * @throws IllegalArgumentException if {@code stepCount} is negative (nothing changed)
-     * @throws IllegalStateException if the optimizer is closed or a begun step is open (nothing changed)
+     * @throws IllegalStateException if the optimizer is closed, a begun step is open, or another
+     *     thread is in a step (nothing changed)
      * @throws RuntimeException whatever {@code fill} throws: the state is then partly overwritten, so
      *     the optimizer is closed before the exception propagates
      */

@@ -9,8 +9,10 @@ import java.util.Objects;
  * cache-line aligned) and owns it until closed. The kernels are the ones {@link #implementation()}
  * names, chosen once per JVM (system property {@code adamant.kernels}: auto, panama, scalar).
  *
- * <p>{@code n <= 0} and inconsistent configurations are refused with an
- * {@link IllegalArgumentException} naming the argument.
+ * <p>{@code n <= 0}, {@code n} above {@link dev.adamant.core.memory.Buffers#MAX_FLOATS} (2^61 - 1: the
+ * byte size of its buffers would not fit in a long) and inconsistent configurations are refused with
+ * an {@link IllegalArgumentException} naming the argument. Memory that is not there is an
+ * {@link OutOfMemoryError} whose message names {@code n} and the bytes asked for.
  */
 public final class Optimizers {
     private Optimizers() {}

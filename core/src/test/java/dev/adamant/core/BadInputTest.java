@@ -80,6 +80,21 @@ class BadInputTest {
         assertRefused(IllegalArgumentException.class, "n: expected > 0", () -> Optimizers.rmsProp(RmsPropConfig.rmsProp(), 0));
     }
 
+    /** The case: 2^62 floats overflowed the byte size ({@code ArithmeticException: long overflow}). */
+    @Test
+    void sizeMustFitInALong() {
+        assertRefused(IllegalArgumentException.class,
+                "n: expected at most 2305843009213693951 floats (a byte size that fits in a long), got 4611686018427387904",
+                () -> Optimizers.adam(AdamConfig.adam(), 1L << 62));
+        // SGD without momentum allocates nothing, and is refused all the same.
+        assertRefused(IllegalArgumentException.class, "n: expected at most", () -> Optimizers.sgd(SgdConfig.sgd(0.1), Long.MAX_VALUE));
+        // Within the limit but beyond any machine (4 PiB a buffer, more than x86-64's 128 TiB of
+        // address space): the allocator's OutOfMemoryError, with n and the bytes named.
+        OutOfMemoryError e = assertThrows(OutOfMemoryError.class, () -> Optimizers.adam(AdamConfig.adam(), 1L << 50));
+        assertTrue(e.getMessage().startsWith("n: 1125899906842624 parameters need 2 state buffers of 4503599627370496 bytes"),
+                e.getMessage());
+    }
+
     // ---- step arguments: each refused call leaves parameters, state and step count as they were ----
 
     /** Makes an optimizer that has taken one step, and checks a bad call changes nothing. */
