@@ -256,6 +256,9 @@ public final class ZeroDevice implements AutoCloseable {
         if (clip) {
             coef = stats.clipCoefficient(config.maxGradNorm());
             norm = stats.norm();
+            if (coef == 0f) {   // the norm exceeds maxGradNorm by more than a float spans: as an infinite norm
+                return new StepResult(steps, true, meanLoss, scale, scaler.update(true), Float.NaN, 1f);
+            }
         }
         for (Tensor t : tensors) {
             optimizers[t.index()].applyUpdate(ownParams(t), ownGrads(t), scale, coef, Runnable::run, 1);

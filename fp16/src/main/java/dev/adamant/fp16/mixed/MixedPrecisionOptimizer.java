@@ -24,6 +24,7 @@ import java.lang.foreign.MemorySegment;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.BiConsumer;
 
@@ -256,6 +257,9 @@ public final class MixedPrecisionOptimizer implements AutoCloseable {
             return new StepReport(inner.stepCount(), true, scale, scaler.update(true), Float.NaN, 1f);
         }
         float coef = blocks == null ? 1f : stats.clipCoefficient(maxGradNorm);
+        if (coef == 0f) {   // the norm exceeds maxGradNorm by more than a float spans: as an infinite norm
+            return new StepReport(inner.stepCount(), true, scale, scaler.update(true), Float.NaN, 1f);
+        }
         update(params, grads, scale, coef, executor, parallelism);
         return new StepReport(inner.stepCount(), false, scale, scaler.update(false), stats.norm(), coef);
     }
@@ -281,6 +285,10 @@ public final class MixedPrecisionOptimizer implements AutoCloseable {
     private boolean check(MemorySegment grads, float scale, double[] blockSums, Executor executor, int parallelism) {
         checkOpen();
         check16("grads", grads, false);
+        Objects.requireNonNull(executor, "executor");
+        if (parallelism >= 1 && Chunks.count(n, parallelism, TILE) > 1) {
+            Segments.checkShared("grads", grads);
+        }
         Gradients.checkScale(scale);
         float inv = 1f / scale;
         if (blockSums != null && blockSums.length != SquareSums.blocks(n)) {
@@ -329,7 +337,8 @@ public final class MixedPrecisionOptimizer implements AutoCloseable {
             throw new IllegalArgumentException("clipCoefficient: expected a value in (0, 1], got " + clipCoefficient);
         }
         float inv = 1f / scale;
-        try (Optimizer.Step step = inner.beginStep()) {
+        Optimizer.Step step = inner.beginStep();
+        try {
             long t = step.number();
             AdamState adam = fusedAdam != null && master != null && step instanceof FusibleStep f ? f.adam() : null;
             Chunks.run(n, parallelism, TILE, executor, (from, count) -> {
@@ -345,6 +354,11 @@ public final class MixedPrecisionOptimizer implements AutoCloseable {
                 }
                 updateTiles(step, params, grads, inv, clipCoefficient, from + done, count - done, t);
             });
+        } catch (RejectedExecutionException e) {
+            step.cancel();   // Chunks.run started no chunk: the step did not happen
+            throw e;
+        } finally {
+            step.close();    // a no-op after cancel()
         }
     }
 

@@ -68,10 +68,16 @@ public final class Gradients {
         return new GradientStats(nonFinite, SquareSums.total(blocks));
     }
 
-    /** Refuses a clipping norm that is not finite and {@code >= 0} (0: no clipping); returns it. */
+    /**
+     * Refuses a clipping norm that is not 0 (no clipping) or, as the float the clipping coefficient
+     * is computed in, a finite normal value ({@code 1e-300}, 0 as a float, would clip every gradient
+     * to 0); returns it.
+     */
     public static double checkMaxGradNorm(double maxGradNorm) {
-        if (!(maxGradNorm >= 0 && maxGradNorm < Double.POSITIVE_INFINITY)) {
-            throw new IllegalArgumentException("maxGradNorm: expected a finite value >= 0, got " + maxGradNorm);
+        float f = (float) maxGradNorm;
+        if (!(maxGradNorm == 0 || (f >= Float.MIN_NORMAL && f <= Float.MAX_VALUE))) {
+            throw new IllegalArgumentException("maxGradNorm: expected 0 (no clipping) or a finite value >= "
+                    + Float.MIN_NORMAL + " as a float, got " + maxGradNorm);
         }
         return maxGradNorm;
     }

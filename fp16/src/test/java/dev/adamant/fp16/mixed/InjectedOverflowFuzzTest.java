@@ -254,6 +254,28 @@ class InjectedOverflowFuzzTest {
     }
 
     @Test
+    void aClipCoefficientThatUnderflowsSkipsTheStepAndTinyNormsAreRefused() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> MixedPrecisionOptimizer.builder(Optimizers.adam(AdamConfig.adamW(), 4), Precision.BF16)
+                        .maxGradNorm(1e-300));   // 0 as a float: it would clip every gradient to 0
+        assertTrue(e.getMessage().startsWith("maxGradNorm:"), e.getMessage());
+        int n = 64;
+        try (Arena arena = Arena.ofShared();
+             MixedPrecisionOptimizer m = MixedPrecisionOptimizer.builder(Optimizers.adam(AdamConfig.adamW(), n),
+                     Precision.BF16).maxGradNorm(2 * Float.MIN_NORMAL)
+                     .lossScaler(DynamicLossScaler.builder().initScale(1).build()).build()) {
+            MemorySegment params = arena.allocate(n * 2L), grads = arena.allocate(n * 2L);
+            grads.setAtIndex(S, 3, bits(1e13f, Precision.BF16));   // coefficient 2.4e-38 / 1e13: 0 as a float
+            assertEquals(0f, (1f / (1e13f + 1e-6f)) * (2 * Float.MIN_NORMAL));
+            m.loadMasterFromHalf(params);
+            StepReport rep = m.step(params, grads);
+            assertTrue(rep.skipped(), String.valueOf(rep));
+            assertEquals(0, m.optimizer().stepCount());
+            assertEquals(0.5f, m.scaler().scale());
+        }
+    }
+
+    @Test
     void sixteenBitSlicesNeedOnly2ByteAlignment() {
         int n = 1000;
         try (Arena arena = Arena.ofShared();

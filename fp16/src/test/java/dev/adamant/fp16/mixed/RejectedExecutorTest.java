@@ -29,7 +29,6 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.LongFunction;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -163,7 +162,6 @@ class RejectedExecutorTest {
      * Chunks.run, call {@code step.cancel()} and rethrow; close the step only after Chunks.run
      * returned. Verified: with that change this test passes in both modes.
      */
-    @Disabled("needs MixedPrecisionOptimizer.applyUpdate to cancel its begun step when the update pass is refused")
     @Test
     void aRefusalInTheUpdatePassChangesNothing() {
         refusedAt(List.of(2, 3));
