@@ -301,8 +301,8 @@ final class CheckpointShard {
                 default -> 0;
             };
             if (expected > 0 ? w.length != expected : w.length < 2) {
-                throw field(file, name, "expected " + (expected > 0 ? expected - 1 + " values" : "a value") + ", got \""
-                        + line + "\"");
+                throw field(file, name, "expected " + (expected == 0 || expected == 2 ? "one value"
+                        : expected - 1 + " values") + ", got \"" + line + "\"");
             }
             try {
                 switch (name) {

@@ -23,6 +23,7 @@ import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -30,7 +31,6 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Properties;
 import java.util.Set;
-import java.util.TreeSet;
 import java.util.stream.Stream;
 
 /**
@@ -498,16 +498,18 @@ public final class ZeroCheckpoint {
                 throw new CheckpointException(dir + ": " + headers.size() + " shard files, but they say there are " + n);
             }
             for (CheckpointShard.Header h : headers) {
-                String other = !h.config().equals(first.config()) ? "configuration"
-                        : h.iterations() != first.iterations() ? "iterations"
-                        : h.optimizerSteps() != first.optimizerSteps() ? "optimizer steps"
-                        : !h.scaler().equals(first.scaler()) ? "loss-scaler state"
-                        : !h.stage().equals(first.stage()) ? "stage"
-                        : !h.library().equals(first.library()) ? "library version"
+                String other = !h.config().equals(first.config()) ? "configuration differs"
+                        : h.iterations() != first.iterations()
+                        ? "iterations differ (" + h.iterations() + " vs " + first.iterations() + ")"
+                        : h.optimizerSteps() != first.optimizerSteps()
+                        ? "optimizer steps differ (" + h.optimizerSteps() + " vs " + first.optimizerSteps() + ")"
+                        : !h.scaler().equals(first.scaler()) ? "loss-scaler state differs"
+                        : !h.stage().equals(first.stage()) ? "stage differs (" + h.stage() + " vs " + first.stage() + ")"
+                        : !h.library().equals(first.library()) ? "library version differs"
                         : !h.tensorNames().equals(first.tensorNames()) || !h.tensorLengths().equals(first.tensorLengths())
-                        ? "tensors" : null;
+                        ? "tensors differ" : null;
                 if (other != null) {
-                    throw new CheckpointException(h.file() + ": its " + other + " differ from " + first.name()
+                    throw new CheckpointException(h.file() + ": its " + other + " from " + first.name()
                             + "'s: the shards are not of one checkpoint");
                 }
             }
@@ -579,7 +581,7 @@ public final class ZeroCheckpoint {
         private void checkCoverage() {
             List<String> names = first().tensorNames();
             for (int t = 0; t < names.size(); t++) {
-                Set<String> kinds = new TreeSet<>();
+                Set<String> kinds = new LinkedHashSet<>();   // in the shards' order: master first
                 for (CheckpointShard.Header h : shards) {
                     for (CheckpointShard.Buffer b : h.buffers()) {
                         if (b.tensor() == t) {
