@@ -258,9 +258,9 @@ final class CheckpointShard {
             previous = b;
         }
         if (h.fileSize() > end) {
-            throw new CheckpointException(h.file() + ": " + (h.fileSize() - end) + " bytes after the end of its last "
-                    + (previous == null ? "field (byte " : "buffer (byte ") + end + "), where Adamant writes nothing:"
-                    + " appended to, or not a checkpoint shard");
+            throw new CheckpointException(h.file() + ": " + (h.fileSize() - end) + " bytes after its end at byte " + end
+                    + (previous == null ? " (the end of its header: it holds no buffer)" : " (the end of its last buffer)")
+                    + ", where Adamant writes nothing: appended to, or not a checkpoint shard");
         }
     }
 
