@@ -41,7 +41,7 @@ final class CheckpointShard {
     /** Buffers start at multiples of this: page-aligned for mapping. */
     static final int ALIGN = 4096;
     /** CRC and copy work in chunks of this many bytes, so each chunk is still in cache for the other. */
-    static final long CHUNK = 4L << 20;
+    private static final long CHUNK = 4L << 20;
     /** A save id: 128 random bits as 32 lowercase hex digits. */
     private static final Pattern SAVE_ID = Pattern.compile("[0-9a-f]{32}");
     /** Fields that appear once, with the number of words on their line (0: the rest of the line is the value). */
@@ -422,6 +422,9 @@ final class CheckpointShard {
         if (from < 0 || count < 0 || from > length || count > length - from) {
             throw field(file, "buffer", "elements [" + from + ", " + from + " + " + count + ") of tensor " + tensor
                     + ", which has " + length);
+        }
+        if (count > Long.MAX_VALUE / dtype.bytes()) {   // (the tensor's length may be as crafted as the count)
+            throw field(file, "buffer", count + " elements of " + dtype + ": more bytes than a file holds");
         }
         return new Buffer(tensor, w[2], dtype, from, count, offset, crc);
     }

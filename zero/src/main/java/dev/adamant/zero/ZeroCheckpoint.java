@@ -495,7 +495,9 @@ public final class ZeroCheckpoint {
                 }
             }
             if (headers.size() != n) {   // names are unique and say their rank: only ranks >= n can be extra
-                throw new CheckpointException(dir + ": " + headers.size() + " shard files, but they say there are " + n);
+                throw new CheckpointException(dir + ": " + headers.size() + " shard files ("
+                        + String.join(", ", headers.stream().map(CheckpointShard.Header::name).toList())
+                        + "), but they say there are " + n);
             }
             for (CheckpointShard.Header h : headers) {
                 String other = !h.config().equals(first.config()) ? "configuration differs"
