@@ -291,7 +291,7 @@ public final class Demo {
                         + steps);
             }
             // The global batch is part of the run: on another number of devices, each takes its share.
-            int global = Integer.parseInt(info.config().get("global-batch"));
+            int global = savedGlobalBatch(info);
             if (!microBatchGiven) {
                 if (global % devices != 0) {
                     fail("--resume: the saved run's global batch of " + global + " does not split over " + devices
@@ -342,6 +342,21 @@ public final class Demo {
             fail(option + ": expected at most " + max + ", got " + v);
         }
         return v;
+    }
+
+    /** The saved run's global batch; a header that does not hold a positive number is a refused checkpoint. */
+    private static int savedGlobalBatch(ZeroCheckpoint.Info info) {
+        String saved = info.config().get("global-batch");
+        try {
+            int global = Integer.parseInt(String.valueOf(saved));
+            if (global > 0) {
+                return global;
+            }
+        } catch (NumberFormatException e) {
+            // refused below
+        }
+        throw new CheckpointException(info.directory() + ": the header's config global-batch is " + (saved == null
+                ? "missing" : "\"" + saved + "\"") + ", expected a number > 0");
     }
 
     private static void fail(String problem) {

@@ -3,7 +3,6 @@ package dev.adamant.zero;
 import dev.adamant.fp16.Precision;
 import dev.adamant.fp16.scaling.DynamicLossScaler;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.net.URLDecoder;
@@ -16,10 +15,14 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
 import java.util.zip.CRC32C;
 
 /**
@@ -29,13 +32,21 @@ import java.util.zip.CRC32C;
  */
 final class CheckpointShard {
     static final byte[] MAGIC = "ADMNTCKP".getBytes(StandardCharsets.US_ASCII);
-    static final int VERSION = 1;
+    /** The format this library writes: 2 adds the save id. */
+    static final int VERSION = 2;
+    /** The first format with a save id: a shard of an older one cannot be told from another save's. */
+    static final int SAVE_ID_SINCE = 2;
     /** Magic (8), version, header length, header CRC32C, reserved (4 bytes each, little-endian). */
     static final int FIXED = 24;
     /** Buffers start at multiples of this: page-aligned for mapping. */
     static final int ALIGN = 4096;
     /** CRC and copy work in chunks of this many bytes, so each chunk is still in cache for the other. */
     private static final long CHUNK = 4L << 20;
+    /** A save id: 128 random bits as 32 lowercase hex digits. */
+    private static final Pattern SAVE_ID = Pattern.compile("[0-9a-f]{32}");
+    /** Fields that appear once, with the number of words on their line (0: the rest of the line is the value). */
+    private static final Map<String, Integer> SINGLE = Map.of("adamant-checkpoint", 2, "library", 0, "byte-order", 2,
+            "save", 2, "shard", 4, "stage", 2, "iterations", 2, "optimizer-steps", 2, "scaler", 4);
 
     private CheckpointShard() {}
 
@@ -53,14 +64,25 @@ final class CheckpointShard {
     /** A buffer to write: which elements, and the segment holding exactly them. */
     record Source(int tensor, String kind, Precision dtype, long from, MemorySegment data) {}
 
-    /** What a shard's header says. */
-    record Header(Path file, long fileSize, int shard, int shards, String library, String byteOrder, String stage,
-                  Map<String, String> config, long iterations, long optimizerSteps, DynamicLossScaler.State scaler,
-                  List<String> tensorNames, List<Long> tensorLengths, List<Buffer> buffers) {}
+    /**
+     * What a shard's header says.
+     *
+     * @param saveId the save's id, shared by all its shards; null in a version-1 shard, which has none
+     */
+    record Header(Path file, long fileSize, int version, String saveId, int shard, int shards, String library,
+                  String byteOrder, String stage, Map<String, String> config, long iterations, long optimizerSteps,
+                  DynamicLossScaler.State scaler, List<String> tensorNames, List<Long> tensorLengths,
+                  List<Buffer> buffers) {
+        /** The file's name alone, as refusals name shards. */
+        String name() {
+            return file.getFileName().toString();
+        }
+    }
 
     /** The header's fields other than the buffers, for {@link #write}. */
-    record Fields(int shard, int shards, String library, String stage, Map<String, String> config, long iterations,
-                  long optimizerSteps, DynamicLossScaler.State scaler, List<String> tensorNames, List<Long> tensorLengths) {}
+    record Fields(String saveId, int shard, int shards, String library, String stage, Map<String, String> config,
+                  long iterations, long optimizerSteps, DynamicLossScaler.State scaler, List<String> tensorNames,
+                  List<Long> tensorLengths) {}
 
     /**
      * Writes {@code file} (which must not exist): header, then each source's bytes at a 4096-byte
@@ -126,6 +148,7 @@ final class CheckpointShard {
         b.append("library ").append(f.library()).append('\n');
         b.append("byte-order ").append(ByteOrder.nativeOrder()).append('\n');
         b.append("shard ").append(f.shard()).append(" of ").append(f.shards()).append('\n');
+        b.append("save ").append(f.saveId()).append('\n');
         b.append("stage ").append(f.stage()).append('\n');
         for (Map.Entry<String, String> e : f.config().entrySet()) {
             b.append("config ").append(e.getKey()).append('=').append(e.getValue()).append('\n');
@@ -147,10 +170,12 @@ final class CheckpointShard {
     }
 
     /**
-     * Reads and checks {@code file}'s header: magic, format version, header CRC, byte order, and
-     * that the file is long enough for every buffer it lists. Reads nothing else.
+     * Reads and checks {@code file}'s header: magic, format version, reserved bytes, header CRC, every
+     * field's syntax and range (a CRC-valid header may still have been crafted or edited), byte order,
+     * and that every buffer it lists lies after the header, 4096-aligned, apart from the others and
+     * inside the file, which ends with the last of them. Reads no buffer.
      *
-     * @throws CheckpointException naming the file and what is wrong
+     * @throws CheckpointException naming the file and what is wrong (the field, where one is)
      */
     static Header read(Path file) {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
@@ -168,7 +193,7 @@ final class CheckpointShard {
                 throw new CheckpointException(file + ": not an Adamant checkpoint shard: it starts with "
                         + printable(magic) + ", expected " + printable(MAGIC));
             }
-            int version = fixed.getInt(), length = fixed.getInt(), headerCrc = fixed.getInt();
+            int version = fixed.getInt(), length = fixed.getInt(), headerCrc = fixed.getInt(), reserved = fixed.getInt();
             if (version > VERSION || version < 1) {
                 throw new CheckpointException(file + ": format version " + version + (version > VERSION
                         ? " is newer than this library reads (" + VERSION + "): restore it with a newer Adamant"
@@ -177,6 +202,10 @@ final class CheckpointShard {
             if (length < 0 || FIXED + (long) length > size) {
                 throw new CheckpointException(file + ": truncated: the header says it is " + length
                         + " bytes, the file has " + size + " bytes in all");
+            }
+            if (reserved != 0) {
+                throw new CheckpointException(file + String.format(Locale.ROOT,
+                        ": bytes 20-23 (reserved) hold %08x, expected 0: the file is corrupt", reserved));
             }
             ByteBuffer text = ByteBuffer.allocate(length);
             readFully(ch, text, FIXED);
@@ -187,85 +216,217 @@ final class CheckpointShard {
                         ": header CRC32C mismatch (stored %08x, computed %08x): the header is corrupt", headerCrc,
                         (int) crc.getValue()));
             }
-            Header h = parse(file, size, new String(text.array(), StandardCharsets.UTF_8));
+            Header h = parse(file, size, version, new String(text.array(), StandardCharsets.UTF_8));
             if (!h.byteOrder().equals(ByteOrder.nativeOrder().toString())) {
                 throw new CheckpointException(file + ": written on a " + h.byteOrder() + " machine, this one is "
                         + ByteOrder.nativeOrder() + ": its raw buffers cannot be read here");
             }
-            for (Buffer b : h.buffers()) {
-                if (b.offset() + b.bytes() > size) {
-                    throw new CheckpointException(file + ": truncated: " + b.describe(h.tensorNames()) + " ends at byte "
-                            + (b.offset() + b.bytes()) + ", the file has " + size + " bytes");
-                }
-            }
+            checkPlacement(h, FIXED + (long) length);
             return h;
         } catch (IOException e) {
             throw new CheckpointException(file + ": cannot read: " + e, e);
         }
     }
 
-    private static Header parse(Path file, long size, String text) {
+    /**
+     * Every buffer after the header at a multiple of {@value #ALIGN}, none overlapping another, all
+     * inside the file, and nothing after the last one (the writer leaves nothing there).
+     */
+    private static void checkPlacement(Header h, long headerEnd) {
+        List<Buffer> byOffset = new ArrayList<>(h.buffers());
+        byOffset.sort(Comparator.comparingLong(Buffer::offset));
+        long end = headerEnd;
+        Buffer previous = null;
+        for (Buffer b : byOffset) {
+            String what = b.describe(h.tensorNames());
+            if (b.offset() < headerEnd) {
+                throw field(h.file(), "buffer", what + " starts at byte " + b.offset() + ", inside the header (bytes 0-"
+                        + (headerEnd - 1) + ")");
+            }
+            if (b.offset() % ALIGN != 0) {
+                throw field(h.file(), "buffer", what + " starts at byte " + b.offset() + ", not a multiple of " + ALIGN);
+            }
+            if (b.offset() < end) {
+                throw field(h.file(), "buffer", what + " starts at byte " + b.offset() + ", inside "
+                        + previous.describe(h.tensorNames()) + " (bytes " + previous.offset() + "-" + (end - 1) + ")");
+            }
+            if (b.bytes() > h.fileSize() - b.offset()) {
+                throw new CheckpointException(h.file() + ": truncated: " + what + " ends at byte "
+                        + (b.offset() + b.bytes()) + ", the file has " + h.fileSize() + " bytes");
+            }
+            end = b.offset() + b.bytes();
+            previous = b;
+        }
+        if (h.fileSize() > end) {
+            throw new CheckpointException(h.file() + ": " + (h.fileSize() - end) + " bytes after its end at byte " + end
+                    + (previous == null ? " (the end of its header: it holds no buffer)" : " (the end of its last buffer)")
+                    + ", where Adamant writes nothing: appended to, or not a checkpoint shard");
+        }
+    }
+
+    /** A CRC-valid header with an impossible value: edited, or written by another program. */
+    private static CheckpointException field(Path file, String name, String problem) {
+        return new CheckpointException(file + ": header field " + name + ": " + problem
+                + " (the header's CRC matches: edited, or written by another program?)");
+    }
+
+    /**
+     * Parses the header text, one field a line, and checks each field's syntax and range, naming the
+     * field in the refusal. A field of the wrong word count, a repeated one, an unknown one or a
+     * missing one is refused too.
+     */
+    private static Header parse(Path file, long size, int version, String text) {
         int shard = -1, shards = -1;
-        String library = null, order = null, stage = null;
+        String library = null, order = null, stage = null, saveId = null;
         Map<String, String> config = new LinkedHashMap<>();
         long iterations = -1, steps = -1;
         DynamicLossScaler.State scaler = null;
         List<String> names = new ArrayList<>();
         List<Long> lengths = new ArrayList<>();
         List<Buffer> buffers = new ArrayList<>();
-        try {
-            for (String line : text.split("\n")) {
-                if (line.isEmpty()) {
-                    continue;
-                }
-                String[] w = line.split(" ");
-                switch (w[0]) {
-                    case "adamant-checkpoint", "byte-order" -> {
-                        if (w[0].equals("byte-order")) {
-                            order = w[1];
+        Set<String> seen = new HashSet<>();
+        for (String line : text.split("\n")) {
+            if (line.isEmpty()) {
+                continue;
+            }
+            String[] w = line.split(" ", -1);
+            String name = w[0];
+            Integer words = SINGLE.get(name);
+            if (words != null && !seen.add(name)) {
+                throw field(file, name, "appears twice");
+            }
+            int expected = words != null ? words : switch (name) {
+                case "tensor" -> 3;
+                case "buffer" -> 8;
+                default -> 0;
+            };
+            if (expected > 0 ? w.length != expected : w.length < 2) {
+                throw field(file, name, "expected " + (expected == 0 || expected == 2 ? "one value"
+                        : expected - 1 + " values") + ", got \"" + line + "\"");
+            }
+            try {
+                switch (name) {
+                    case "adamant-checkpoint" -> {
+                        if (Integer.parseInt(w[1]) != version) {
+                            throw field(file, name, "says format version " + w[1] + ", the file's start " + version);
                         }
                     }
-                    case "library" -> library = line.substring(8);
+                    case "library" -> library = line.substring(name.length() + 1);
+                    case "byte-order" -> order = w[1];
+                    case "save" -> {
+                        if (version < SAVE_ID_SINCE) {
+                            throw field(file, name, "not part of format version " + version);
+                        }
+                        if (!SAVE_ID.matcher(w[1]).matches()) {
+                            throw field(file, name, "expected 32 lowercase hex digits, got \"" + w[1] + "\"");
+                        }
+                        saveId = w[1];
+                    }
                     case "shard" -> {
                         shard = Integer.parseInt(w[1]);
                         shards = Integer.parseInt(w[3]);
+                        if (!w[2].equals("of") || shards < 1 || shard < 0 || shard >= shards) {
+                            throw field(file, name, "expected \"R of N\" with 0 <= R < N, got \"" + line + "\"");
+                        }
                     }
-                    case "stage" -> stage = w[1];
+                    case "stage" -> {
+                        stage = w[1];
+                        if (Arrays.stream(ZeroStage.values()).noneMatch(s -> s.name().equals(w[1]))) {
+                            throw field(file, name, "\"" + w[1] + "\" is not a stage (expected one of "
+                                    + Arrays.toString(ZeroStage.values()) + ")");
+                        }
+                    }
                     case "config" -> {
-                        String kv = line.substring(7);
+                        String kv = line.substring(name.length() + 1);
                         int eq = kv.indexOf('=');
-                        config.put(kv.substring(0, eq), kv.substring(eq + 1));
+                        if (eq < 1) {
+                            throw field(file, name, "expected KEY=VALUE, got \"" + kv + "\"");
+                        }
+                        if (config.put(kv.substring(0, eq), kv.substring(eq + 1)) != null) {
+                            throw field(file, name, kv.substring(0, eq) + " appears twice");
+                        }
                     }
-                    case "iterations" -> iterations = Long.parseLong(w[1]);
-                    case "optimizer-steps" -> steps = Long.parseLong(w[1]);
-                    case "scaler" -> scaler = new DynamicLossScaler.State(Float.intBitsToFloat(Integer.parseInt(w[1])),
+                    case "iterations" -> iterations = nonNegative(file, name, Long.parseLong(w[1]));
+                    case "optimizer-steps" -> steps = nonNegative(file, name, Long.parseLong(w[1]));
+                    case "scaler" -> scaler = scaler(file, Float.intBitsToFloat(Integer.parseInt(w[1])),
                             Integer.parseInt(w[2]), Integer.parseInt(w[3]));
                     case "tensor" -> {
                         names.add(URLDecoder.decode(w[1], StandardCharsets.UTF_8));
-                        lengths.add(Long.parseLong(w[2]));
+                        lengths.add(nonNegative(file, name, Long.parseLong(w[2])));
                     }
-                    case "buffer" -> buffers.add(new Buffer(Integer.parseInt(w[1]), w[2], Precision.valueOf(w[3]),
-                            Long.parseLong(w[4]), Long.parseLong(w[5]), Long.parseLong(w[6]),
-                            Integer.parseUnsignedInt(w[7], 16)));
-                    default -> throw new IllegalArgumentException("unknown field \"" + w[0] + "\"");
+                    case "buffer" -> buffers.add(buffer(file, w, lengths));
+                    default -> throw new CheckpointException(file + ": unknown header field \"" + name
+                            + "\" (the header's CRC matches: written by another program?)");
                 }
+            } catch (IllegalArgumentException e) {   // a number or a name that does not parse
+                throw field(file, name, "does not parse (" + e.getMessage() + "): \"" + line + "\"");
             }
-            if (shard < 0 || shards < 1 || shard >= shards || library == null || order == null || stage == null
-                    || iterations < 0 || steps < 0 || scaler == null) {
-                throw new IllegalArgumentException("a required field is missing");
-            }
-            for (Buffer b : buffers) {
-                if (b.tensor() < 0 || b.tensor() >= names.size() || b.from() < 0 || b.count() < 0
-                        || b.from() + b.count() > lengths.get(b.tensor())) {
-                    throw new IllegalArgumentException("buffer " + b + " lies outside its tensor");
-                }
-            }
-        } catch (RuntimeException e) {
-            throw new CheckpointException(file + ": the header does not parse (" + e.getMessage()
-                    + "), though its CRC matches: written by a different program?", e);
         }
-        return new Header(file, size, shard, shards, library, order, stage, config, iterations, steps, scaler,
-                List.copyOf(names), List.copyOf(lengths), List.copyOf(buffers));
+        List<String> missing = new ArrayList<>();
+        for (String name : SINGLE.keySet().stream().sorted().toList()) {
+            if (!seen.contains(name) && (version >= SAVE_ID_SINCE || !name.equals("save"))) {
+                missing.add(name);
+            }
+        }
+        if (!missing.isEmpty()) {
+            throw new CheckpointException(file + ": the header lacks field" + (missing.size() > 1 ? "s " : " ")
+                    + String.join(", ", missing) + " (the header's CRC matches: written by another program?)");
+        }
+        if (steps > iterations) {
+            throw field(file, "optimizer-steps", steps + " steps taken in " + iterations
+                    + " iterations (field iterations): a step is taken at most once an iteration");
+        }
+        return new Header(file, size, version, saveId, shard, shards, library, order, stage, config, iterations, steps,
+                scaler, List.copyOf(names), List.copyOf(lengths), List.copyOf(buffers));
+    }
+
+    private static long nonNegative(Path file, String name, long value) {
+        if (value < 0) {
+            throw field(file, name, "expected >= 0, got " + value);
+        }
+        return value;
+    }
+
+    /**
+     * A scaler state that some scaler could hold: a finite scale {@code > 0}, good steps {@code >= 0},
+     * hysteresis left {@code >= 1}. Whether the run's own scaler could is checked on restore, against
+     * its settings.
+     */
+    private static DynamicLossScaler.State scaler(Path file, float scale, int goodSteps, int hysteresisLeft) {
+        if (!(scale > 0 && Float.isFinite(scale))) {
+            throw field(file, "scaler", "the scale is " + scale + ", expected a finite value > 0");
+        }
+        if (goodSteps < 0) {
+            throw field(file, "scaler", "good steps " + goodSteps + ", expected >= 0");
+        }
+        if (hysteresisLeft < 1) {
+            throw field(file, "scaler", "hysteresis left " + hysteresisLeft + ", expected >= 1");
+        }
+        return new DynamicLossScaler.State(scale, goodSteps, hysteresisLeft);
+    }
+
+    /** {@code buffer TENSOR KIND DTYPE FROM COUNT OFFSET CRC32C}, its range inside its tensor (listed before it). */
+    private static Buffer buffer(Path file, String[] w, List<Long> lengths) {
+        int tensor = Integer.parseInt(w[1]);
+        if (tensor < 0 || tensor >= lengths.size()) {
+            throw field(file, "buffer", "tensor number " + tensor + ", expected [0, " + lengths.size()
+                    + ") (the tensors listed before it)");
+        }
+        Precision dtype = Precision.valueOf(w[3]);
+        long from = Long.parseLong(w[4]), count = Long.parseLong(w[5]), offset = Long.parseLong(w[6]);
+        if (w[7].length() != 8) {
+            throw field(file, "buffer", "CRC32C \"" + w[7] + "\", expected 8 hex digits");
+        }
+        int crc = Integer.parseUnsignedInt(w[7], 16);
+        long length = lengths.get(tensor);
+        if (from < 0 || count < 0 || from > length || count > length - from) {
+            throw field(file, "buffer", "elements [" + from + ", " + from + " + " + count + ") of tensor " + tensor
+                    + ", which has " + length);
+        }
+        if (count > Long.MAX_VALUE / dtype.bytes()) {   // (the tensor's length may be as crafted as the count)
+            throw field(file, "buffer", count + " elements of " + dtype + ": more bytes than a file holds");
+        }
+        return new Buffer(tensor, w[2], dtype, from, count, offset, crc);
     }
 
     /**
@@ -274,11 +435,15 @@ final class CheckpointShard {
      * the file is mapped, and each chunk is CRC'd and copied while it is in cache. The target may be
      * partly written when the CRC then fails.
      *
-     * @throws CheckpointException if the CRC does not match
+     * @throws CheckpointException if the CRC does not match, or the file cannot be read or has changed
      */
     static void load(Header h, Buffer b, long from, long count, MemorySegment target) {
         int e = b.dtype().bytes();
         try (FileChannel ch = FileChannel.open(h.file(), StandardOpenOption.READ); Arena arena = Arena.ofConfined()) {
+            if (ch.size() != h.fileSize()) {   // changed since its header was read
+                throw new CheckpointException(h.file() + ": " + h.fileSize() + " bytes when its header was read, "
+                        + ch.size() + " now: changed during the restore");
+            }
             MemorySegment mapped = b.bytes() == 0 ? MemorySegment.NULL
                     : ch.map(FileChannel.MapMode.READ_ONLY, b.offset(), b.bytes(), arena);
             CRC32C crc = new CRC32C();
@@ -298,7 +463,7 @@ final class CheckpointShard {
                         b.describe(h.tensorNames()), b.crc(), (int) crc.getValue()));
             }
         } catch (IOException x) {
-            throw new UncheckedIOException(h.file() + ": cannot read " + b.describe(h.tensorNames()), x);
+            throw new CheckpointException(h.file() + ": cannot read " + b.describe(h.tensorNames()) + ": " + x, x);
         }
     }
 

@@ -1,5 +1,7 @@
 package dev.adamant.zero;
 
+import dev.adamant.core.Optimizer;
+import dev.adamant.core.Optimizers;
 import dev.adamant.fp16.Precision;
 import dev.adamant.fp16.mixed.MixedPrecisionOptimizer;
 import dev.adamant.fp16.scaling.DynamicLossScaler;
@@ -17,15 +19,18 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Properties;
+import java.util.Set;
 import java.util.stream.Stream;
 
 /**
@@ -50,15 +55,16 @@ import java.util.stream.Stream;
  * folder given to {@link #save}, holding one file per device, {@code shard-RRRRR-of-NNNNN.ckpt}:
  * <pre>
  *   bytes 0-7    magic "ADMNTCKP"
- *   bytes 8-11   format version (int32, little-endian): 1
+ *   bytes 8-11   format version (int32, little-endian): 2
  *   bytes 12-15  header length H in bytes (int32, little-endian)
  *   bytes 16-19  CRC32C of the header (int32, little-endian)
  *   bytes 20-23  0
  *   bytes 24..   the header: H bytes of UTF-8 text, one field a line:
- *                  adamant-checkpoint 1
+ *                  adamant-checkpoint 2
  *                  library VERSION
  *                  byte-order LITTLE_ENDIAN            (of the raw buffers)
- *                  shard R of N
+ *                  shard R of N                        (this device's rank, the number of devices)
+ *                  save ID                             (32 hex digits, the same in every shard of a save)
  *                  stage OPTIMIZER_STATE               (informative: restores may use another)
  *                  config KEY=VALUE                    (one line per setting)
  *                  iterations I
@@ -68,10 +74,19 @@ import java.util.stream.Stream;
  *                  buffer TENSOR KIND DTYPE FROM COUNT OFFSET CRC32C
  *   then each buffer's raw elements (FP32 or FP16/BF16 bits in the byte order above) at OFFSET, a
  *   multiple of 4096: elements [FROM, FROM+COUNT) of tensor number TENSOR's KIND, with their CRC32C
- *   (8 hex digits).
+ *   (8 hex digits); the file ends with the last buffer.
  * </pre>
  * Buffers are written straight from the devices' off-heap segments ({@link FileChannel#write}) and
  * read back through memory-mapped files, without passing through the Java heap.
+ *
+ * <p>The save id is 128 random bits that device 0 draws and sends to the others (one control
+ * collective) before any file is written, so a shard of another save, even of the same run at the
+ * same step, is refused. Format 1 (no {@code save} line) is still read; its shards cannot be told
+ * from another save's, so only the checks below that do not need the id apply to it.
+ *
+ * <p>The stage is recorded but not needed: what device {@code r} of {@code N} saves is the same at
+ * every stage, so a checkpoint restores onto any stage. It must name a stage, and be the same in
+ * every shard; an edited one changes only {@link Info#savedStage()}.
  *
  * <h2>Atomic</h2>
  * A save writes into {@code .tmp-step-N} in the same folder; each device forces its file to disk;
@@ -81,9 +96,17 @@ import java.util.stream.Stream;
  * newest {@code step-} folder; saves keep the newest {@value #KEEP} and delete older ones.
  *
  * <h2>Refusals</h2>
- * {@link CheckpointException}, with a message that names the file and the problem: a missing
- * checkpoint or shard, a truncated file, a header or data CRC mismatch, a wrong magic, a newer
- * format version, shards that disagree, a tensor whose name or length differs from the model's, or a
+ * {@link CheckpointException}, with a message that names the file (or files) and the problem, on
+ * every restore path and before anything is filled, except a data CRC mismatch, found as the data
+ * is read: a missing checkpoint; a missing, extra, renamed or duplicated shard (its name must say
+ * the rank and device count its header says, each rank once); a truncated file or bytes appended to
+ * one; a header or data CRC mismatch; a wrong magic; a newer format version; a header field that
+ * does not parse or holds an impossible value though its CRC matches (the field named: a loss-scaler
+ * state that is not finite and positive or whose counters the run's scaler could not reach, more
+ * optimizer steps than iterations, a buffer outside its tensor, inside the header, overlapping
+ * another or past the end of the file, ...); shards of different saves, versions, device counts,
+ * iterations, steps, scaler states, stages, configurations or tensors; an element of a tensor held
+ * by two shards or by none; a tensor whose name or length differs from the model's; or a
  * configuration that differs (the stage and the number of devices may differ: the state is
  * re-partitioned). A restore either returns a complete device or optimizer or throws, having closed
  * the one it was filling.
@@ -94,6 +117,8 @@ public final class ZeroCheckpoint {
     static final String PARAMS = "params";
     private static final String PREFIX = "step-";
     private static final String TMP = ".tmp-";
+    /** Draws save ids: unpredictable, so two saves (even of two identical runs) never share one. */
+    private static final SecureRandom RANDOM = new SecureRandom();
 
     private ZeroCheckpoint() {}
 
@@ -102,9 +127,11 @@ public final class ZeroCheckpoint {
      *
      * @param config the saved configuration, as the shard headers print it ({@code precision},
      *     {@code optimizer}, {@code rounding}, {@code max-grad-norm}, {@code global-batch}, {@code loss-scaler})
+     * @param saveId the id every shard of the save carries (32 hex digits), or null for a format-1
+     *     checkpoint, which has none
      */
     public record Info(Path directory, long iterations, long optimizerSteps, int savedDevices, String savedStage,
-                       DynamicLossScaler.State scaler, Map<String, String> config) {}
+                       DynamicLossScaler.State scaler, Map<String, String> config, String saveId) {}
 
     /** A device restored from a checkpoint, and where its run stands. */
     public record Restored(ZeroDevice device, Info info) {}
@@ -152,20 +179,24 @@ public final class ZeroCheckpoint {
      * checkpoint is complete and renamed into place on every device. If a device fails, nothing is
      * committed and the earlier checkpoints are untouched: in process every device throws (the others
      * with its exception as the cause); over MPI the failing rank's {@code runRank} aborts the job.
+     * Device 0 draws the save's id and sends it to the others first (a control collective).
      *
      * @param iterations the training loop's position: the steps tried so far, skipped ones included
+     *     (so at least the device's optimizer steps)
      * @return the checkpoint's directory
      */
     public static Path save(ZeroDevice device, Path folder, long iterations) {
         Objects.requireNonNull(device, "device");
         Objects.requireNonNull(folder, "folder");
-        if (iterations < 0) {
-            throw new IllegalArgumentException("iterations: expected >= 0, got " + iterations);
+        if (iterations < device.steps()) {
+            throw new IllegalArgumentException("iterations: expected >= " + device.steps()
+                    + " (the device's optimizer steps, each taken in one iteration), got " + iterations);
         }
         Communicator comm = device.comm();
         int rank = comm.rank(), n = comm.size();
         String name = String.format(Locale.ROOT, "%s%012d", PREFIX, iterations);
         Path tmp = folder.resolve(TMP + name), target = folder.resolve(name);
+        String saveId = shareSaveId(comm);
         agree(comm, () -> {
             if (rank == 0) {
                 Files.createDirectories(folder);
@@ -173,7 +204,7 @@ public final class ZeroCheckpoint {
                 Files.createDirectory(tmp);
             }
         }, "prepare " + tmp);
-        agree(comm, () -> CheckpointShard.write(tmp.resolve(shardName(rank, n)), fields(device, iterations),
+        agree(comm, () -> CheckpointShard.write(tmp.resolve(shardName(rank, n)), fields(device, saveId, iterations),
                 sources(device)), "write " + tmp.resolve(shardName(rank, n)));
         agree(comm, () -> {
             if (rank == 0) {
@@ -293,11 +324,26 @@ public final class ZeroCheckpoint {
         return m;
     }
 
-    private static CheckpointShard.Fields fields(ZeroDevice d, long iterations) {
+    /**
+     * The save's id: 128 bits device 0 draws, sent to every device in one control collective (four
+     * 32-bit halves as doubles, exact, so no NaN payload is at the mercy of the transport).
+     */
+    private static String shareSaveId(Communicator comm) {
+        double[] mine = new double[4];
+        if (comm.rank() == 0) {
+            long hi = RANDOM.nextLong(), lo = RANDOM.nextLong();
+            mine = new double[] {hi >>> 32, hi & 0xFFFF_FFFFL, lo >>> 32, lo & 0xFFFF_FFFFL};
+        }
+        double[] all = comm.allGatherDoubles(mine);   // rank 0's four values first
+        long hi = (long) all[0] << 32 | (long) all[1], lo = (long) all[2] << 32 | (long) all[3];
+        return String.format(Locale.ROOT, "%016x%016x", hi, lo);
+    }
+
+    private static CheckpointShard.Fields fields(ZeroDevice d, String saveId, long iterations) {
         Map<String, Long> tensors = tensorLengths(d.layout());
-        return new CheckpointShard.Fields(d.comm().rank(), d.comm().size(), libraryVersion(), d.config().stage().name(),
-                configMap(d.config()), iterations, d.steps(), d.scaler().state(), List.copyOf(tensors.keySet()),
-                List.copyOf(tensors.values()));
+        return new CheckpointShard.Fields(saveId, d.comm().rank(), d.comm().size(), libraryVersion(),
+                d.config().stage().name(), configMap(d.config()), iterations, d.steps(), d.scaler().state(),
+                List.copyOf(tensors.keySet()), List.copyOf(tensors.values()));
     }
 
     /** The model's tensors and their lengths without padding, in the layout's order. */
@@ -402,7 +448,10 @@ public final class ZeroCheckpoint {
 
     // ---------------------------------------------------------------- restoring
 
-    /** Every shard's header of one checkpoint, checked against each other. */
+    /**
+     * Every shard's header of one checkpoint, checked against each other: the shards of one save,
+     * each rank once, every element of every tensor's buffers in exactly one shard.
+     */
     private record Snapshot(Path dir, List<CheckpointShard.Header> shards) {
         static Snapshot open(Path dir) {
             List<Path> files = new ArrayList<>();
@@ -419,7 +468,24 @@ public final class ZeroCheckpoint {
             for (Path f : files) {
                 headers.add(CheckpointShard.read(f));
             }
+            for (CheckpointShard.Header h : headers) {
+                // The name is how a missing rank is found, so it must say what the header says.
+                if (!h.name().equals(shardName(h.shard(), h.shards()))) {
+                    throw new CheckpointException(h.file() + ": its header says it is shard " + h.shard() + " of "
+                            + h.shards() + " (" + shardName(h.shard(), h.shards()) + "): renamed, or copied over"
+                            + " another shard?");
+                }
+            }
             CheckpointShard.Header first = headers.get(0);
+            for (CheckpointShard.Header h : headers) {
+                String other = h.version() != first.version() ? "format version " + h.version() + " vs " + first.version()
+                        : !Objects.equals(h.saveId(), first.saveId()) ? "save id " + h.saveId() + " vs " + first.saveId()
+                        : h.shards() != first.shards() ? "device count " + h.shards() + " vs " + first.shards() : null;
+                if (other != null) {
+                    throw new CheckpointException(dir + ": " + h.name() + " and " + first.name() + " are not of one save ("
+                            + other + "): shards of different checkpoints");
+                }
+            }
             int n = first.shards();
             for (int r = 0; r < n; r++) {
                 Path expected = dir.resolve(shardName(r, n));
@@ -428,28 +494,47 @@ public final class ZeroCheckpoint {
                             .getFileName() + ")");
                 }
             }
-            if (headers.size() != n) {
-                throw new CheckpointException(dir + ": " + headers.size() + " shard files, but they say there are " + n);
+            if (headers.size() != n) {   // names are unique and say their rank: only ranks >= n can be extra
+                throw new CheckpointException(dir + ": " + headers.size() + " shard files ("
+                        + String.join(", ", headers.stream().map(CheckpointShard.Header::name).toList())
+                        + "), but they say there are " + n);
             }
             for (CheckpointShard.Header h : headers) {
-                String other = !h.config().equals(first.config()) ? "configuration"
-                        : h.iterations() != first.iterations() ? "iterations"
-                        : h.optimizerSteps() != first.optimizerSteps() ? "optimizer steps"
+                String other = !h.config().equals(first.config()) ? "configuration differs"
+                        : h.iterations() != first.iterations()
+                        ? "iterations differ (" + h.iterations() + " vs " + first.iterations() + ")"
+                        : h.optimizerSteps() != first.optimizerSteps()
+                        ? "optimizer steps differ (" + h.optimizerSteps() + " vs " + first.optimizerSteps() + ")"
+                        : !h.scaler().equals(first.scaler()) ? "loss-scaler state differs"
+                        : !h.stage().equals(first.stage()) ? "stage differs (" + h.stage() + " vs " + first.stage() + ")"
+                        : !h.library().equals(first.library()) ? "library version differs"
                         : !h.tensorNames().equals(first.tensorNames()) || !h.tensorLengths().equals(first.tensorLengths())
-                        ? "tensors" : h.shards() != n ? "shard count" : null;
+                        ? "tensors differ" : null;
                 if (other != null) {
-                    throw new CheckpointException(h.file() + ": its " + other + " differ from " + first.file()
-                            .getFileName() + "'s: the shards are not of one checkpoint");
+                    throw new CheckpointException(h.file() + ": its " + other + " from " + first.name()
+                            + "'s: the shards are not of one checkpoint");
                 }
             }
-            return new Snapshot(dir, List.copyOf(headers));
+            Snapshot s = new Snapshot(dir, List.copyOf(headers));
+            s.checkCoverage();
+            return s;
         }
 
-        /** {@link #open}, then refused unless the configuration and the model's tensors match the saved run's. */
+        /**
+         * {@link #open}, then refused unless the configuration, the model's tensors, the buffers'
+         * kinds and types and the loss-scaler state fit the run being restored.
+         */
         static Snapshot checked(Path dir, ZeroConfig config, Map<String, Long> tensors) {
             Snapshot s = open(dir);
             s.checkConfig(configMap(config));
             s.checkTensors(List.copyOf(tensors.keySet()), List.copyOf(tensors.values()));
+            s.checkKinds(config);
+            try {
+                config.newLossScaler().restore(s.scaler());   // the rules of the scaler it will be restored into
+            } catch (IllegalArgumentException e) {
+                throw new CheckpointException(s.first().file() + ": header field scaler: " + e.getMessage()
+                        + ", for this run's loss scaler (" + config.newLossScaler().settings() + ")", e);
+            }
             return s;
         }
 
@@ -467,7 +552,110 @@ public final class ZeroCheckpoint {
 
         Info info() {
             return new Info(dir, first().iterations(), optimizerSteps(), shards.size(), first().stage(), scaler(),
-                    Map.copyOf(first().config()));
+                    Map.copyOf(first().config()), first().saveId());
+        }
+
+        /** A buffer of a shard, for walking one tensor's buffers of one kind across shards. */
+        private record Piece(CheckpointShard.Header shard, CheckpointShard.Buffer buffer) {
+            long end() {
+                return buffer.from() + buffer.count();
+            }
+        }
+
+        /** Tensor {@code t}'s non-empty buffers of {@code kind} in every shard, by first element. */
+        private List<Piece> pieces(int t, String kind) {
+            List<Piece> list = new ArrayList<>();
+            for (CheckpointShard.Header h : shards) {
+                for (CheckpointShard.Buffer b : h.buffers()) {
+                    if (b.tensor() == t && b.kind().equals(kind) && b.count() > 0) {
+                        list.add(new Piece(h, b));
+                    }
+                }
+            }
+            list.sort(Comparator.comparingLong(p -> p.buffer().from()));
+            return list;
+        }
+
+        /**
+         * Every kind of every tensor that any shard holds is held whole, each element by exactly one
+         * shard (the sum of the shards' lengths would hide an overlap behind a hole), in one type.
+         */
+        private void checkCoverage() {
+            List<String> names = first().tensorNames();
+            for (int t = 0; t < names.size(); t++) {
+                Set<String> kinds = new LinkedHashSet<>();   // in the shards' order: master first
+                for (CheckpointShard.Header h : shards) {
+                    for (CheckpointShard.Buffer b : h.buffers()) {
+                        if (b.tensor() == t) {
+                            kinds.add(b.kind());
+                        }
+                    }
+                }
+                for (String kind : kinds) {
+                    String what = kind + " of tensor \"" + names.get(t) + "\"";
+                    long next = 0;
+                    Piece previous = null;
+                    for (Piece p : pieces(t, kind)) {
+                        if (previous != null && p.buffer().dtype() != previous.buffer().dtype()) {
+                            throw new CheckpointException(dir + ": " + what + " is " + p.buffer().dtype() + " in "
+                                    + p.shard().name() + ", " + previous.buffer().dtype() + " in " + previous.shard().name());
+                        }
+                        if (p.buffer().from() > next) {
+                            throw hole(what, next, p.buffer().from());
+                        }
+                        if (p.buffer().from() < next) {
+                            throw new CheckpointException(dir + ": elements [" + p.buffer().from() + ", "
+                                    + Math.min(next, p.end()) + ") of " + what + " are in two shards, "
+                                    + previous.shard().name() + " and " + p.shard().name()
+                                    + ": the shards are not of one checkpoint");
+                        }
+                        next = p.end();
+                        previous = p;
+                    }
+                    if (next < first().tensorLengths().get(t)) {
+                        throw hole(what, next, first().tensorLengths().get(t));
+                    }
+                }
+            }
+        }
+
+        private CheckpointException hole(String what, long from, long to) {
+            List<String> names = shards.stream().map(CheckpointShard.Header::name).toList();
+            return new CheckpointException(dir + ": elements [" + from + ", " + to + ") of " + what
+                    + " are in no shard (" + String.join(", ", names) + ")");
+        }
+
+        /**
+         * Every tensor holds exactly the kinds a device of this configuration restores (master,
+         * its optimizer's state, params), master and state as FP32 and params in the run's precision.
+         */
+        void checkKinds(ZeroConfig config) {
+            Map<String, Precision> wanted = new LinkedHashMap<>();
+            wanted.put(MixedPrecisionOptimizer.MASTER, Precision.FP32);
+            try (Optimizer probe = Optimizers.adam(config.optimizer(), 1)) {
+                for (String name : probe.stateNames()) {
+                    wanted.put(name, Precision.FP32);
+                }
+            }
+            wanted.put(PARAMS, config.precision());
+            List<String> names = first().tensorNames();
+            for (CheckpointShard.Header h : shards) {
+                for (CheckpointShard.Buffer b : h.buffers()) {
+                    Precision dtype = wanted.get(b.kind());
+                    if (dtype == null || b.dtype() != dtype) {
+                        throw new CheckpointException(h.file() + ": " + b.describe(names) + (dtype == null
+                                ? " is not a kind this run restores (" + String.join(", ", wanted.keySet()) + ")"
+                                : " holds " + b.dtype() + ", expected " + dtype));
+                    }
+                }
+            }
+            for (int t = 0; t < names.size(); t++) {
+                for (String kind : wanted.keySet()) {
+                    if (first().tensorLengths().get(t) > 0 && pieces(t, kind).isEmpty()) {
+                        throw hole(kind + " of tensor \"" + names.get(t) + "\"", 0, first().tensorLengths().get(t));
+                    }
+                }
+            }
         }
 
         void checkConfig(Map<String, String> run) {
@@ -512,32 +700,33 @@ public final class ZeroCheckpoint {
          * Fills {@code target} with elements {@code [from, from + n)} of tensor {@code t}'s {@code kind}
          * ({@code n} = the target's elements); elements at or beyond the tensor's length (padding) are
          * left as they are (zero in a new device). Every shard buffer it reads is CRC-checked whole.
+         * {@link #open} has checked that the shards hold each element once; this walk checks it again
+         * for the range it reads.
          */
         void read(int t, String kind, long from, MemorySegment target, Precision dtype) {
             long n = target.byteSize() / dtype.bytes();
             long end = Math.min(from + n, first().tensorLengths().get(t));
-            long covered = from;
-            for (CheckpointShard.Header h : shards) {
-                for (CheckpointShard.Buffer b : h.buffers()) {
-                    if (b.tensor() != t || !b.kind().equals(kind)) {
-                        continue;
-                    }
-                    if (b.dtype() != dtype) {
-                        throw new CheckpointException(h.file() + ": " + b.describe(h.tensorNames()) + " holds "
-                                + b.dtype() + ", expected " + dtype);
-                    }
-                    long lo = Math.max(from, b.from()), hi = Math.min(end, b.from() + b.count());
-                    if (lo < hi) {
-                        CheckpointShard.load(h, b, lo, hi - lo,
-                                target.asSlice((lo - from) * dtype.bytes(), (hi - lo) * dtype.bytes()));
-                        covered += hi - lo;
-                    }
+            long next = from;
+            for (Piece p : pieces(t, kind)) {
+                CheckpointShard.Buffer b = p.buffer();
+                long lo = Math.max(from, b.from()), hi = Math.min(end, p.end());
+                if (lo >= hi) {
+                    continue;
                 }
+                if (b.dtype() != dtype) {
+                    throw new CheckpointException(p.shard().file() + ": " + b.describe(p.shard().tensorNames())
+                            + " holds " + b.dtype() + ", expected " + dtype);
+                }
+                if (lo != next) {
+                    throw new CheckpointException(dir + ": " + kind + " of tensor \"" + first().tensorNames().get(t)
+                            + "\": element " + Math.min(lo, next) + " is in " + (lo > next ? "no shard" : "two shards"));
+                }
+                CheckpointShard.load(p.shard(), b, lo, hi - lo,
+                        target.asSlice((lo - from) * dtype.bytes(), (hi - lo) * dtype.bytes()));
+                next = hi;
             }
-            if (covered < end) {
-                throw new CheckpointException(dir + ": " + kind + " of tensor \"" + first().tensorNames().get(t)
-                        + "\" is incomplete: the shards hold " + (covered - from) + " of elements [" + from + ", " + end
-                        + ")");
+            if (next < end) {
+                throw hole(kind + " of tensor \"" + first().tensorNames().get(t) + "\"", next, end);
             }
         }
     }

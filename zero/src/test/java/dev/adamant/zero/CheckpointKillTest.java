@@ -26,9 +26,13 @@ import org.junit.jupiter.api.io.TempDir;
  * newest checkpoint must restore, on 2 devices and on 3, and hold exactly the parameters the killed
  * process had at that iteration (it printed their hash before saving); a save never started over a
  * later one, and the next process resumes from it.
+ *
+ * <p>16 kills in the suite (about 2-4 s each: a JVM start, two saves, a random wait, two restores);
+ * {@code -Dadamant.checkpointKills=N} sets another count, and the {@code checkpoint-kills} profile,
+ * which {@code .ci/run} runs, does 100.
  */
 class CheckpointKillTest {
-    private static final int KILLS = 16;
+    private static final int KILLS = Integer.getInteger("adamant.checkpointKills", 16);
 
     @Test
     void aSaveKilledAtAnyMomentLeavesTheLastCompleteCheckpointIntact(@TempDir Path folder) throws Exception {

@@ -276,9 +276,9 @@ class ZeroCheckpointTest {
 
     @Test
     void aNewerFormatVersionIsRefused(@TempDir Path tmp) throws IOException {
-        poke(saved(tmp), 8, ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(2).array());
+        poke(saved(tmp), 8, ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(3).array());
         String m = refusal(tmp);
-        assertTrue(m.contains("format version 2 is newer than this library reads (1)"), m);
+        assertTrue(m.contains("format version 3 is newer than this library reads (2)"), m);
     }
 
     @Test
@@ -322,7 +322,8 @@ class ZeroCheckpointTest {
                         comm, initial)) {
                     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                             () -> ZeroCheckpoint.save(d, tmp, -1));
-                    assertEquals("iterations: expected >= 0, got -1", e.getMessage());
+                    assertEquals("iterations: expected >= 0 (the device's optimizer steps, each taken in one iteration),"
+                            + " got -1", e.getMessage());
                     assertEquals("folder", assertThrows(NullPointerException.class,
                             () -> ZeroCheckpoint.save(d, null, 1)).getMessage());
                 }
