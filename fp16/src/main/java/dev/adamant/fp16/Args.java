@@ -1,7 +1,6 @@
 package dev.adamant.fp16;
 
 import dev.adamant.core.memory.Segments;
-import dev.adamant.fp16.internal.HalfSegments;
 import java.lang.foreign.MemorySegment;
 import java.util.Objects;
 
@@ -11,7 +10,7 @@ import java.util.Objects;
  */
 final class Args {
     /** Bytes in one 16-bit value. */
-    static final long HALF_BYTES = HalfSegments.HALF_BYTES;
+    static final long HALF_BYTES = Short.BYTES;
 
     private Args() {}
 
@@ -82,7 +81,7 @@ final class Args {
 
     /** As {@link Segments#checkFloatRange}, for 16-bit values: live, 2-byte aligned, in bounds, writable if asked. */
     private static void checkHalves(MemorySegment halves, long halfIndex, long count, boolean writable) {
-        HalfSegments.checkUsable("halves", halves, writable);
+        Segments.checkUsable("halves", halves, writable, Short.BYTES);
         long n = halves.byteSize() / HALF_BYTES;
         if (halfIndex < 0 || halfIndex > n - count) {
             throw new IllegalArgumentException("halves: 16-bit values [" + halfIndex + ", " + halfIndex + " + " + count

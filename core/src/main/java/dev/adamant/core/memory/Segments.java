@@ -51,13 +51,21 @@ public final class Segments {
 
     /** Checks that {@code segment} is non-null, open, 4-byte aligned and, if asked, writable. */
     public static void checkUsable(String name, MemorySegment segment, boolean writable) {
+        checkUsable(name, segment, writable, FLOAT_BYTES);
+    }
+
+    /**
+     * Checks that {@code segment} is non-null, open, aligned to {@code elementBytes} (the size of
+     * its elements: 4 for floats, 2 for 16-bit values) and, if asked, writable.
+     */
+    public static void checkUsable(String name, MemorySegment segment, boolean writable, long elementBytes) {
         Objects.requireNonNull(segment, name);
         if (!segment.scope().isAlive()) {
             throw new IllegalArgumentException(name + ": the segment's arena is closed");
         }
-        if (segment.address() % FLOAT_BYTES != 0) {
-            throw new IllegalArgumentException(name + ": expected a 4-byte aligned segment, got address 0x"
-                    + Long.toHexString(segment.address()));
+        if (segment.address() % elementBytes != 0) {
+            throw new IllegalArgumentException(name + ": expected a " + elementBytes + "-byte aligned segment, got"
+                    + " address 0x" + Long.toHexString(segment.address()));
         }
         if (writable && segment.isReadOnly()) {
             throw new IllegalArgumentException(name + ": expected a writable segment, got a read-only one");

@@ -10,7 +10,6 @@ import dev.adamant.fp16.Precision;
 import dev.adamant.fp16.Rounding;
 import dev.adamant.fp16.internal.Codec;
 import dev.adamant.fp16.internal.Codecs;
-import dev.adamant.fp16.internal.HalfSegments;
 import dev.adamant.fp16.kernel.Fp16Kernels;
 import dev.adamant.fp16.kernel.FusedAdamKernel;
 import dev.adamant.fp16.kernel.ScalingKernel;
@@ -422,7 +421,7 @@ public final class MixedPrecisionOptimizer implements AutoCloseable {
 
     /** A buffer of exactly {@link #size()} 16-bit values: a float buffer of n floats is refused by its size. */
     private void check16(String name, MemorySegment segment, boolean writable) {
-        HalfSegments.checkUsable(name, segment, writable);
+        Segments.checkUsable(name, segment, writable, Short.BYTES);
         long expected = n * Short.BYTES;
         if (segment.byteSize() != expected) {
             String hint = segment.byteSize() == n * Float.BYTES ? " (that is " + n + " floats: expected "

@@ -6,7 +6,6 @@ import dev.adamant.fp16.kernel.Fp16Kernels;
 import dev.adamant.fp16.kernel.ScalingKernel;
 import dev.adamant.fp16.kernel.SquareSums;
 import dev.adamant.fp16.kernel.Widening;
-import dev.adamant.fp16.internal.HalfSegments;
 import java.lang.foreign.MemorySegment;
 import java.util.Objects;
 
@@ -27,11 +26,7 @@ public final class Gradients {
      */
     public static boolean hasNonFinite(MemorySegment buffer, Precision precision) {
         Objects.requireNonNull(precision, "precision");
-        if (precision == Precision.FP32) {
-            Segments.checkUsable("buffer", buffer, false);
-        } else {
-            HalfSegments.checkUsable("buffer", buffer, false);
-        }
+        Segments.checkUsable("buffer", buffer, false, precision.bytes());
         if (buffer.byteSize() % precision.bytes() != 0) {
             throw new IllegalArgumentException("buffer: expected a whole number of " + precision + " elements ("
                     + precision.bytes() + " bytes each), got " + buffer.byteSize() + " bytes");
