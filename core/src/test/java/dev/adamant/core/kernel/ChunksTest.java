@@ -18,6 +18,7 @@ import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 import org.junit.jupiter.api.AfterAll;
@@ -234,25 +235,26 @@ class ChunksTest {
     }
 
     @Test
-    void anInterruptedCallerWaitsForTheHelpersChunksAndKeepsItsFlag() {
-        ExecutorService one = Executors.newSingleThreadExecutor();
+    void anInterruptedCallerWaitsForTheHelpersChunksAndKeepsItsFlag() throws Exception {
+        // The executor keeps the helper; the caller starts it from inside its own chunk, which runs only
+        // after go, so the helper always finds go set and takes the other chunk (on a loaded machine a
+        // helper started by a pool could miss its spin for go and leave both chunks to the caller).
+        AtomicReference<Runnable> pending = new AtomicReference<>();
+        Executor keep = pending::set;
+        long total = 2 * Chunks.MIN_CHUNK;
+        Thread caller = Thread.currentThread();
+        AtomicBoolean helperStarted = new AtomicBoolean();
+        AtomicBoolean helperDone = new AtomicBoolean();
+        AtomicReference<Thread> helper = new AtomicReference<>();
+        caller.interrupt();
         try {
-            long total = 2 * Chunks.MIN_CHUNK;
-            Thread caller = Thread.currentThread();
-            AtomicBoolean helperStarted = new AtomicBoolean();
-            AtomicBoolean helperDone = new AtomicBoolean();
-            CountDownLatch hold = new CountDownLatch(1);
-            caller.interrupt();
-            Chunks.run(total, 2, one, (from, count) -> {
+            Chunks.run(total, 2, keep, (from, count) -> {
                 if (Thread.currentThread() != caller) {
                     helperStarted.set(true);
-                    try {
-                        hold.await(100, TimeUnit.MILLISECONDS);   // the caller is waiting, interrupted, meanwhile
-                    } catch (InterruptedException e) {
-                        throw new AssertionError(e);
-                    }
+                    pause(100);   // the caller is waiting, interrupted, meanwhile
                     helperDone.set(true);
                 } else {
+                    helper.set(Thread.ofPlatform().start(pending.get()));
                     long deadline = System.nanoTime() + 5_000_000_000L;   // let the helper take the other chunk
                     while (!helperStarted.get() && System.nanoTime() < deadline) {
                         Thread.onSpinWait();
@@ -264,7 +266,9 @@ class ChunksTest {
             assertTrue(Thread.interrupted(), "the interrupt flag is set again");
         } finally {
             Thread.interrupted();
-            one.shutdownNow();
+            if (helper.get() != null) {
+                helper.get().join(5_000);
+            }
         }
     }
 
