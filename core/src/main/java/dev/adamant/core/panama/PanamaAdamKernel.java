@@ -19,6 +19,11 @@ import jdk.incubator.vector.VectorOperators;
  * <p>While the buffers are in cache the loop is bound by the divide/square-root unit (one square root
  * and two divisions per vector, about 20 cycles a 512-bit vector on Zen 4), beyond L3 by memory.
  * Unrolling by hand measured no gain.
+ *
+ * <p>Its twin in fp16 is {@code dev.adamant.fp16.panama.PanamaFusedAdam}, which repeats this loop
+ * body with the widening, unscaling and clipping of 16-bit gradients in front; fp16's
+ * {@code FusedAdamTwinTest} holds the two to the same bits, so a change to the operations here is made
+ * there too.
  */
 final class PanamaAdamKernel implements AdamKernel {
     static final PanamaAdamKernel INSTANCE = new PanamaAdamKernel();

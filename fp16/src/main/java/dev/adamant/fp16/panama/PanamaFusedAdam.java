@@ -29,6 +29,11 @@ import jdk.incubator.vector.VectorOperators;
  * budget of C2's late inlining, with the narrowing's compare and blend left as calls on boxed
  * vectors: the step then took 21 ms at 2^24 instead of 12. See {@link HalfVectors} on both limits.
  * The segments must be native (see {@code PanamaHalfCodec} on the JDK's shared type profiles).
+ *
+ * <p>Its twin is core's {@code PanamaAdamKernel} (after {@code ScalarScalingKernel.widenScaled} into
+ * an fp32 tile): {@code FusedAdamTwinTest} holds the two to the same bits over random Adam and AdamW
+ * configurations, loss scales, clip coefficients, formats and sizes, so a change to the operations of
+ * either loop is made in both.
  */
 public final class PanamaFusedAdam implements FusedAdamKernel {
     private static final Class<?> NATIVE = MemorySegment.NULL.getClass();
