@@ -1,5 +1,6 @@
 package dev.adamant.fp16;
 
+import dev.adamant.fp16.internal.BFloat16Bits;
 import dev.adamant.fp16.internal.Codecs;
 import dev.adamant.fp16.scalar.BFloat16Scalars;
 import dev.adamant.fp16.scalar.CounterRandom;
@@ -48,19 +49,19 @@ import java.lang.foreign.MemorySegment;
  */
 public final class BFloat16 {
     /** Bits in a bfloat16. */
-    public static final int BITS = 16;
+    public static final int BITS = BFloat16Bits.BITS;
     /** The sign bit. */
-    public static final int SIGN_MASK = 0x8000;
+    public static final int SIGN_MASK = BFloat16Bits.SIGN_MASK;
     /** The 8 exponent bits. */
-    public static final int EXPONENT_MASK = 0x7F80;
+    public static final int EXPONENT_MASK = BFloat16Bits.EXPONENT_MASK;
     /** The 7 explicit significand bits. */
-    public static final int SIGNIFICAND_MASK = 0x007F;
+    public static final int SIGNIFICAND_MASK = BFloat16Bits.SIGNIFICAND_MASK;
     /** Explicit significand bits: the exponent field starts at this bit. */
-    public static final int SIGNIFICAND_WIDTH = 7;
+    public static final int SIGNIFICAND_WIDTH = BFloat16Bits.SIGNIFICAND_WIDTH;
     /** The exponent bias. */
-    public static final int EXPONENT_BIAS = 127;
+    public static final int EXPONENT_BIAS = BFloat16Bits.EXPONENT_BIAS;
     /** The top significand bit: set in a quiet NaN. */
-    public static final int QUIET_BIT = 0x0040;
+    public static final int QUIET_BIT = BFloat16Bits.QUIET_BIT;
 
     /** +0. */
     public static final short POSITIVE_ZERO = 0x0000;
@@ -71,7 +72,7 @@ public final class BFloat16 {
     /** -infinity. */
     public static final short NEGATIVE_INFINITY = (short) 0xFF80;
     /** The quiet NaN every positive float NaN becomes (negative ones get the sign bit too). */
-    public static final short NaN = 0x7FC0;
+    public static final short NaN = BFloat16Bits.NaN;
     /** The largest finite bfloat16, 0x1.FEp127. */
     public static final short MAX_VALUE = 0x7F7F;
     /** The smallest positive normal bfloat16, 2^-126. */

@@ -1,5 +1,6 @@
 package dev.adamant.fp16;
 
+import dev.adamant.fp16.internal.Binary16;
 import dev.adamant.fp16.internal.Codecs;
 import dev.adamant.fp16.scalar.CounterRandom;
 import dev.adamant.fp16.scalar.HalfScalars;
@@ -73,19 +74,19 @@ import java.lang.foreign.MemorySegment;
  */
 public final class Half {
     /** Bits in a half. */
-    public static final int BITS = 16;
+    public static final int BITS = Binary16.BITS;
     /** The sign bit. */
-    public static final int SIGN_MASK = 0x8000;
+    public static final int SIGN_MASK = Binary16.SIGN_MASK;
     /** The 5 exponent bits. */
-    public static final int EXPONENT_MASK = 0x7C00;
+    public static final int EXPONENT_MASK = Binary16.EXPONENT_MASK;
     /** The 10 explicit significand bits. */
-    public static final int SIGNIFICAND_MASK = 0x03FF;
+    public static final int SIGNIFICAND_MASK = Binary16.SIGNIFICAND_MASK;
     /** Explicit significand bits: the exponent field starts at this bit. */
-    public static final int SIGNIFICAND_WIDTH = 10;
+    public static final int SIGNIFICAND_WIDTH = Binary16.SIGNIFICAND_WIDTH;
     /** The exponent bias. */
-    public static final int EXPONENT_BIAS = 15;
+    public static final int EXPONENT_BIAS = Binary16.EXPONENT_BIAS;
     /** The top significand bit: set in a quiet NaN. */
-    public static final int QUIET_BIT = 0x0200;
+    public static final int QUIET_BIT = Binary16.QUIET_BIT;
 
     /** +0. */
     public static final short POSITIVE_ZERO = 0x0000;
@@ -100,7 +101,7 @@ public final class Half {
     /** The largest finite half, 65504. */
     public static final short MAX_VALUE = 0x7BFF;
     /** The smallest positive normal half, 2^-14. */
-    public static final short MIN_NORMAL = 0x0400;
+    public static final short MIN_NORMAL = Binary16.MIN_NORMAL;
     /** The smallest positive half, a subnormal, 2^-24. */
     public static final short MIN_VALUE = 0x0001;
 

@@ -3,8 +3,8 @@ package dev.adamant.fp16.scalar;
 import static dev.adamant.fp16.internal.Binary32.ABS_MASK;
 import static dev.adamant.fp16.internal.Binary32.INFINITY_BITS;
 
-import dev.adamant.fp16.BFloat16;
 import dev.adamant.fp16.internal.Binary32;
+import dev.adamant.fp16.internal.BFloat16Bits;
 
 /**
  * fp32 &harr; bfloat16, one value at a time: the scalar twin of
@@ -19,11 +19,11 @@ import dev.adamant.fp16.internal.Binary32;
  */
 public final class BFloat16Scalars {
     /** Bits dropped from a float: its low half. */
-    public static final int DROPPED_BITS = Binary32.BITS - BFloat16.BITS;
+    public static final int DROPPED_BITS = Binary32.BITS - BFloat16Bits.BITS;
     /** Half an ulp of the kept bits, less one: with the kept lsb added, the round-to-nearest-even bias. */
     public static final int HALF_ULP_MINUS_ONE = (1 << (DROPPED_BITS - 1)) - 1;
     /** The quiet NaN a negative float NaN becomes. */
-    public static final int NEGATIVE_NAN = BFloat16.SIGN_MASK | BFloat16.NaN;
+    public static final int NEGATIVE_NAN = BFloat16Bits.SIGN_MASK | BFloat16Bits.NaN;
 
     private BFloat16Scalars() {}
 
@@ -39,7 +39,7 @@ public final class BFloat16Scalars {
     public static int encodeBits(int bits) {
         int top = bits >>> DROPPED_BITS;
         int rounded = (bits + (top & 1) + HALF_ULP_MINUS_ONE) >>> DROPPED_BITS;
-        int nan = bits < 0 ? NEGATIVE_NAN : BFloat16.NaN;
+        int nan = bits < 0 ? NEGATIVE_NAN : BFloat16Bits.NaN;
         return (bits & ABS_MASK) > INFINITY_BITS ? nan : rounded;
     }
 
@@ -58,7 +58,7 @@ public final class BFloat16Scalars {
      */
     public static int encodeStochasticBits(int bits, int random) {
         int rounded = (bits + (random >>> DROPPED_BITS)) >>> DROPPED_BITS;
-        int nan = bits < 0 ? NEGATIVE_NAN : BFloat16.NaN;
+        int nan = bits < 0 ? NEGATIVE_NAN : BFloat16Bits.NaN;
         return (bits & ABS_MASK) > INFINITY_BITS ? nan : rounded;
     }
 

@@ -6,8 +6,8 @@ import static dev.adamant.fp16.internal.Binary32.INFINITY_BITS;
 import static dev.adamant.fp16.internal.Binary32.QUIET_BIT;
 import static dev.adamant.fp16.internal.Binary32.SIGNIFICAND_WIDTH;
 
-import dev.adamant.fp16.Half;
 import dev.adamant.fp16.internal.Binary32;
+import dev.adamant.fp16.internal.Binary16;
 
 /**
  * fp32 &harr; IEEE binary16, one value at a time: the scalar twin of
@@ -16,8 +16,8 @@ import dev.adamant.fp16.internal.Binary32;
  * (and the tails of fused vector loops) inline: decode to fp32, compute in fp32, encode back.
  *
  * <p>Each function computes every case (normal, subnormal, overflow, NaN) and then selects, as the
- * vector code blends lanes. Layouts are drawn in {@link Half} and {@link Binary32}, special cases
- * listed in {@link Half}. In short: round to nearest even (or stochastically); magnitudes up to
+ * vector code blends lanes. Layouts are drawn in {@link dev.adamant.fp16.Half} and {@link Binary32}, special cases
+ * listed in {@link dev.adamant.fp16.Half}. In short: round to nearest even (or stochastically); magnitudes up to
  * 2^-25 become a zero of the argument's sign; from 65520 up, infinity; a NaN keeps its sign and the
  * top 10 bits of its significand and comes out quiet, both ways, which is what
  * {@link Float#floatToFloat16} and {@link Float#float16ToFloat} return on JDKs that intrinsify them
@@ -29,24 +29,24 @@ import dev.adamant.fp16.internal.Binary32;
  */
 public final class HalfScalars {
     /** Bits dropped from a float significand to get a half significand: 23 - 10. */
-    public static final int DROPPED_BITS = SIGNIFICAND_WIDTH - Half.SIGNIFICAND_WIDTH;
+    public static final int DROPPED_BITS = SIGNIFICAND_WIDTH - Binary16.SIGNIFICAND_WIDTH;
     /** A half's sign bit, where {@link #encodeBits} puts it. */
-    public static final int HALF_SIGN = Half.SIGN_MASK;
+    public static final int HALF_SIGN = Binary16.SIGN_MASK;
     /** Float bits minus this are half bits shifted left by {@link #DROPPED_BITS}: exponent bias 127 to 15. */
-    public static final int REBIAS = (EXPONENT_BIAS - Half.EXPONENT_BIAS) << SIGNIFICAND_WIDTH;
+    public static final int REBIAS = (EXPONENT_BIAS - Binary16.EXPONENT_BIAS) << SIGNIFICAND_WIDTH;
     /** Half an ulp of the kept bits, less one: with the kept lsb added, the round-to-nearest-even bias. */
     public static final int HALF_ULP_MINUS_ONE = (1 << (DROPPED_BITS - 1)) - 1;
     /** Rebias and round in one addition (int arithmetic wraps, so the order is free). */
     public static final int NORMAL_ROUNDING_BIAS = HALF_ULP_MINUS_ONE - REBIAS;
     /** Float bits of 2^-14, the smallest normal half: magnitudes below give subnormal halves (or zeros). */
-    public static final int MIN_NORMAL_FLOAT_BITS = (EXPONENT_BIAS - Half.EXPONENT_BIAS + 1) << SIGNIFICAND_WIDTH;
+    public static final int MIN_NORMAL_FLOAT_BITS = (EXPONENT_BIAS - Binary16.EXPONENT_BIAS + 1) << SIGNIFICAND_WIDTH;
     /** 2^-14 as a float: the float whose bits are {@link #MIN_NORMAL_FLOAT_BITS}. */
     public static final float MIN_NORMAL_FLOAT = 0x1p-14f;
     /**
      * Float bits of 2^16: from here up the half is infinity whatever the rounding. (65520, half an
      * ulp above the largest half, rounds up to infinity by the carry of the normal path.)
      */
-    public static final int OVERFLOW_FLOAT_BITS = (EXPONENT_BIAS + Half.EXPONENT_BIAS + 1) << SIGNIFICAND_WIDTH;
+    public static final int OVERFLOW_FLOAT_BITS = (EXPONENT_BIAS + Binary16.EXPONENT_BIAS + 1) << SIGNIFICAND_WIDTH;
     /**
      * 0.5f, whose ulp is 2^-24, the spacing of subnormal halves: for {@code |f| < 2^-14},
      * {@code |f| + 0.5f} rounds {@code |f|} to a multiple of 2^-24 with the FPU's round to nearest
@@ -62,17 +62,17 @@ public final class HalfScalars {
     /** Random bits drawn for a subnormal result: {@link #RESIDUAL_BITS}. */
     public static final int SUBNORMAL_RANDOM_SHIFT = Binary32.BITS - RESIDUAL_BITS;
     /** A half's magnitude, shifted to a float's exponent and significand: {@code (h & 0x7FFF) << 13} (2 shifts). */
-    public static final int HALF_ABS_LEFT = Binary32.BITS - Half.BITS + 1;
+    public static final int HALF_ABS_LEFT = Binary32.BITS - Binary16.BITS + 1;
     /** See {@link #HALF_ABS_LEFT}. */
     public static final int HALF_ABS_RIGHT = HALF_ABS_LEFT - DROPPED_BITS;
     /** {@code (h & 0x7FFF) << 13} below this is a subnormal half or zero. */
-    public static final int SHIFTED_MIN_NORMAL = Half.MIN_NORMAL << DROPPED_BITS;
+    public static final int SHIFTED_MIN_NORMAL = Binary16.MIN_NORMAL << DROPPED_BITS;
     /** {@code (h & 0x7FFF) << 13} from this up is infinity (equal) or NaN (above). */
-    public static final int SHIFTED_INFINITY = Half.EXPONENT_MASK << DROPPED_BITS;
+    public static final int SHIFTED_INFINITY = Binary16.EXPONENT_MASK << DROPPED_BITS;
     /** Added to a shifted half infinity or NaN: makes the float exponent all ones. */
     public static final int SPECIAL_REBIAS = INFINITY_BITS - SHIFTED_INFINITY;
     /** The half NaN with the float NaN's top 10 significand bits: exponent all ones, quiet bit set. */
-    public static final int HALF_QUIET_NAN = Half.EXPONENT_MASK | Half.QUIET_BIT;
+    public static final int HALF_QUIET_NAN = Binary16.EXPONENT_MASK | Binary16.QUIET_BIT;
     /**
      * A half's 15 magnitude bits in place in a float: {@code (h << 13) & MAGNITUDE_MASK}, read as a
      * float, is the half's magnitude times 2^-112 (its exponent field is the half's, under the float
@@ -105,7 +105,7 @@ public final class HalfScalars {
         int normal = (Math.min(abs, OVERFLOW_FLOAT_BITS) + (top & 1) + NORMAL_ROUNDING_BIAS) >>> DROPPED_BITS;
         int subnormal = Float.floatToRawIntBits(Float.intBitsToFloat(abs) + SUBNORMAL_MAGIC);
         int h = abs < MIN_NORMAL_FLOAT_BITS ? subnormal : normal;
-        int nan = (top & Half.SIGNIFICAND_MASK) | HALF_QUIET_NAN;
+        int nan = (top & Binary16.SIGNIFICAND_MASK) | HALF_QUIET_NAN;
         h = abs > INFINITY_BITS ? nan : h;
         return bits < 0 ? h | HALF_SIGN : h;
     }
@@ -143,7 +143,7 @@ public final class HalfScalars {
         int step = (fraction + (random >>> SUBNORMAL_RANDOM_SHIFT)) >> RESIDUAL_BITS;
         int subnormal = Float.floatToRawIntBits(nearest) + step;
         int h = abs < MIN_NORMAL_FLOAT_BITS ? subnormal : normal;
-        int nan = ((abs >>> DROPPED_BITS) & Half.SIGNIFICAND_MASK) | HALF_QUIET_NAN;
+        int nan = ((abs >>> DROPPED_BITS) & Binary16.SIGNIFICAND_MASK) | HALF_QUIET_NAN;
         h = abs > INFINITY_BITS ? nan : h;
         return bits < 0 ? h | HALF_SIGN : h;
     }
