@@ -76,7 +76,7 @@ final class Args {
 
     private static void checkFloats(MemorySegment floats, long floatIndex, long count, boolean writable) {
         Segments.checkFloatRange("floats", floats, floatIndex, count, writable);
-        checkAccessible("floats", floats);
+        Segments.checkAccessible("floats", floats);
     }
 
     /** As {@link Segments#checkFloatRange}, for 16-bit values: live, 2-byte aligned, in bounds, writable if asked. */
@@ -88,14 +88,9 @@ final class Args {
                     + ") out of bounds for a segment of " + n + " 16-bit values (expected: halfIndex >= 0,"
                     + " halfIndex + count <= " + n + ")");
         }
-        checkAccessible("halves", halves);
+        Segments.checkAccessible("halves", halves);
     }
 
-    private static void checkAccessible(String name, MemorySegment segment) {
-        if (!segment.isAccessibleBy(Thread.currentThread())) {
-            throw new WrongThreadException(name + ": the segment is confined to another thread");
-        }
-    }
 
     private static void checkDisjoint(MemorySegment floats, long floatIndex, MemorySegment halves, long halfIndex,
                                       long count) {

@@ -79,6 +79,18 @@ public final class Segments {
         }
     }
 
+    /**
+     * Refuses a segment the calling thread may not access (confined to another thread) with the
+     * JDK's own exception for that, {@link WrongThreadException}, but naming the argument and thrown
+     * before anything is written. (A parallel step's need for a segment every thread can access is
+     * {@link #checkShared}.)
+     */
+    public static void checkAccessible(String name, MemorySegment segment) {
+        if (!segment.isAccessibleBy(Thread.currentThread())) {
+            throw new WrongThreadException(name + ": the segment is confined to another thread");
+        }
+    }
+
     /** A thread that is never started: only confined segments refuse it access. */
     private static final Thread OTHER_THREAD = Thread.ofPlatform().unstarted(() -> { });
 

@@ -260,7 +260,7 @@ public final class Mlp implements AutoCloseable, LayeredModel {
     public static void initialize(int[] widths, MemorySegment fp32Params, long seed) {
         int[] w = checkWidths(widths);
         Segments.checkFloats("fp32Params", fp32Params, parameters(w), true);
-        checkAccessible("fp32Params", fp32Params);
+        Segments.checkAccessible("fp32Params", fp32Params);
         int layers = w.length - 1;
         long base = Draws.mix(seed) ^ INIT_SALT;
         long offset = 0;
@@ -287,8 +287,8 @@ public final class Mlp implements AutoCloseable, LayeredModel {
         checkOpen();
         Segments.checkFloats("inputs", inputs, (long) microBatch * widths[0], false);
         Segments.checkFloats("targets", targets, (long) microBatch * widths[layers], false);
-        checkAccessible("inputs", inputs);
-        checkAccessible("targets", targets);
+        Segments.checkAccessible("inputs", inputs);
+        Segments.checkAccessible("targets", targets);
         MemorySegment.copy(inputs, 0, activations[0], 0, inputs.byteSize());
         MemorySegment.copy(targets, 0, this.targets, 0, targets.byteSize());
         batchLoaded = true;
@@ -488,17 +488,7 @@ public final class Mlp implements AutoCloseable, LayeredModel {
     }
 
     private void checkHalves(String name, MemorySegment segment, int layer, boolean writable) {
-        Objects.requireNonNull(segment, name);
-        if (!segment.scope().isAlive()) {
-            throw new IllegalArgumentException(name + ": the segment's arena is closed");
-        }
-        if (segment.address() % 2 != 0) {
-            throw new IllegalArgumentException(name + ": expected a 2-byte aligned segment, got address 0x"
-                    + Long.toHexString(segment.address()));
-        }
-        if (writable && segment.isReadOnly()) {
-            throw new IllegalArgumentException(name + ": expected a writable segment, got a read-only one");
-        }
+        Segments.checkUsable(name, segment, writable, Short.BYTES);
         long count = layerParameters[layer];
         if (segment.byteSize() != count * 2) {
             int in = widths[layer], out = widths[layer + 1];
@@ -506,14 +496,9 @@ public final class Mlp implements AutoCloseable, LayeredModel {
                     + " values: layer " + layer + "'s " + out + " x " + in + " weights and " + out + " biases), got "
                     + segment.byteSize() + " bytes");
         }
-        checkAccessible(name, segment);
+        Segments.checkAccessible(name, segment);
     }
 
-    static void checkAccessible(String name, MemorySegment segment) {
-        if (!segment.isAccessibleBy(Thread.currentThread())) {
-            throw new WrongThreadException(name + ": the segment is confined to another thread");
-        }
-    }
 
     static long layerParameters(int[] widths, int layer) {
         return Math.addExact(Math.multiplyExact((long) widths[layer + 1], widths[layer]), widths[layer + 1]);

@@ -120,8 +120,8 @@ public final class Teacher {
         Segments.checkFloats("inputs", inputs, (long) rows * in, true);
         Segments.checkFloats("targets", targets, (long) rows * out, true);
         Segments.checkDisjoint("inputs", inputs, "targets", targets);
-        Mlp.checkAccessible("inputs", inputs);
-        Mlp.checkAccessible("targets", targets);
+        Segments.checkAccessible("inputs", inputs);
+        Segments.checkAccessible("targets", targets);
         long bytes = Math.multiplyExact((long) rows * maxWidth, (long) Float.BYTES);
         MemorySegment[] pair = scratch.get();
         if (pair == null || pair[0].byteSize() < bytes) {
