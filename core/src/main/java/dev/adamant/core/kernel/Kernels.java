@@ -25,8 +25,8 @@ public final class Kernels {
     }
 
     /**
-     * The Panama implementation, or null where the incubator module is absent. Tests use it to
-     * compare both implementations whatever the property says.
+     * The Panama implementation, or null where the incubator module is absent or the vectors are
+     * under 128 bits. Tests use it to compare both implementations whatever the property says.
      */
     public static KernelProvider panamaOrNull() {
         return PanamaHolder.PANAMA;

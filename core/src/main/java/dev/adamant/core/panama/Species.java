@@ -22,10 +22,11 @@ public final class Species {
     public static final VectorSpecies<Integer> INTS = VectorSpecies.of(int.class, VectorShape.forBitSize(BITS));
     /**
      * Shorts with as many lanes as {@link #FLOATS}, so half the bits (256 for 512-bit floats, 64 for
-     * 128): a 16-bit buffer's vector widens lane for lane into one float vector.
+     * 128): a 16-bit buffer's vector widens lane for lane into one float vector. (64 bits at least,
+     * the narrowest shape, so that 64-bit floats get as far as {@link #requireUsable}'s refusal.)
      */
     public static final VectorSpecies<Short> HALVES =
-            VectorSpecies.of(short.class, VectorShape.forBitSize(BITS / 2));
+            VectorSpecies.of(short.class, VectorShape.forBitSize(Math.max(BITS / 2, 64)));
     /** Buffers hold values in the platform's order, as the scalar kernels read them. */
     public static final ByteOrder ORDER = ByteOrder.nativeOrder();
 
