@@ -5,6 +5,7 @@ import dev.adamant.core.Implementation;
 import dev.adamant.core.Optimizer;
 import dev.adamant.core.Optimizers;
 import dev.adamant.core.kernel.Chunks;
+import dev.adamant.core.panama.Species;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -272,8 +273,9 @@ public class AdamWStepBenchmark {
         }
     }
 
-    private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
-    private static final ByteOrder ORDER = ByteOrder.nativeOrder();
+    /** The kernels' own species, so {@code -jvmArgsAppend -Dadamant.vectorBits=256} narrows the yardstick too. */
+    private static final VectorSpecies<Float> SPECIES = Species.FLOATS;
+    private static final ByteOrder ORDER = Species.ORDER;
 
     /**
      * Adam's memory traffic with one add per stream: {@code p += g, m += g, v += g}. Same loop shape

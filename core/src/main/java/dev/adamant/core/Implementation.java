@@ -9,7 +9,10 @@ import dev.adamant.core.kernel.Kernels;
  * point.
  */
 public enum Implementation {
-    /** Vector API kernels on the preferred species; needs {@code --add-modules jdk.incubator.vector}. */
+    /**
+     * Vector API kernels at the machine's preferred width (or {@code -Dadamant.vectorBits}); needs
+     * {@code --add-modules jdk.incubator.vector}.
+     */
     PANAMA,
     /** Plain Java, one float at a time: the fallback and the test oracle. */
     SCALAR;

@@ -1,21 +1,15 @@
 package dev.adamant.core.kernel;
 
 import dev.adamant.core.scalar.ScalarKernelProvider;
-import java.lang.System.Logger.Level;
-import java.util.Locale;
 
 /**
- * Picks the kernel implementation once, at first use, and logs one line saying which.
- *
- * <p>The system property {@value #PROPERTY} chooses: {@code auto} (the default: Panama when the
- * {@code jdk.incubator.vector} module is present and its preferred species has at least 128 bits,
- * else scalar), {@code panama} or {@code scalar}. Classes that touch the incubator module are loaded
- * only on the Panama path, so the library works without the module.
+ * Core's optimizer kernels, chosen once, at first use, through {@link Vectorization} (the one
+ * decision for every module: {@code -Dadamant.kernels}, the module, the width), with one log line
+ * saying which.
  */
 public final class Kernels {
     /** The system property that forces an implementation. */
-    public static final String PROPERTY = "adamant.kernels";
-    private static final System.Logger LOG = System.getLogger("dev.adamant.core");
+    public static final String PROPERTY = Vectorization.PROPERTY;
     private static final String PANAMA_PROVIDER = "dev.adamant.core.panama.PanamaKernelProvider";
 
     private Kernels() {}
@@ -31,8 +25,8 @@ public final class Kernels {
     }
 
     /**
-     * The Panama implementation, or null where the incubator module is absent. Tests use it to
-     * compare both implementations whatever the property says.
+     * The Panama implementation, or null where the incubator module is absent or the vectors are
+     * under 128 bits. Tests use it to compare both implementations whatever the property says.
      */
     public static KernelProvider panamaOrNull() {
         return PanamaHolder.PANAMA;
@@ -61,50 +55,11 @@ public final class Kernels {
     }
 
     private static final class Holder {
-        static final KernelProvider PROVIDER = select();
+        static final KernelProvider PROVIDER =
+                Vectorization.select("kernels", Kernels::panamaOrNull, scalar(), Kernels::describe);
     }
 
     private static final class PanamaHolder {
-        static final KernelProvider PANAMA = loadPanama();
-    }
-
-    private static KernelProvider select() {
-        String wanted = System.getProperty(PROPERTY, "auto").trim().toLowerCase(Locale.ROOT);
-        KernelProvider chosen;
-        switch (wanted) {
-            case "scalar" -> {
-                chosen = scalar();
-                LOG.log(Level.INFO, "Adamant kernels: " + describe(chosen) + " (forced by -D" + PROPERTY + "=scalar)");
-            }
-            case "auto", "panama" -> {
-                chosen = panamaOrNull();
-                if (chosen != null) {
-                    LOG.log(Level.INFO, "Adamant kernels: " + describe(chosen));
-                } else {
-                    chosen = scalar();
-                    LOG.log("panama".equals(wanted) ? Level.ERROR : Level.WARNING,
-                            "Adamant kernels: " + describe(chosen) + ": the Vector API is not available; run with"
-                                    + " --add-modules jdk.incubator.vector for vector kernels");
-                }
-            }
-            default -> throw new IllegalStateException("-D" + PROPERTY + "=" + wanted
-                    + ": expected one of auto, panama, scalar");
-        }
-        return chosen;
-    }
-
-    private static KernelProvider loadPanama() {
-        if (ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
-            return null;
-        }
-        try {
-            KernelProvider p = (KernelProvider) Class.forName(PANAMA_PROVIDER)
-                    .getConstructor().newInstance();
-            // A 64-bit "preferred" species means no usable SIMD: the scalar loop is as fast.
-            return p.lanes() * Float.SIZE >= 128 ? p : null;
-        } catch (ReflectiveOperationException | LinkageError e) {
-            LOG.log(Level.WARNING, "Adamant kernels: could not load the Panama kernels: " + e);
-            return null;
-        }
+        static final KernelProvider PANAMA = Vectorization.loadPanama("kernels", PANAMA_PROVIDER, KernelProvider.class);
     }
 }

@@ -1,7 +1,7 @@
 package dev.adamant.core.panama;
 
-import static dev.adamant.core.panama.PanamaKernelProvider.ORDER;
-import static dev.adamant.core.panama.PanamaKernelProvider.SPECIES;
+import static dev.adamant.core.panama.Species.FLOATS;
+import static dev.adamant.core.panama.Species.ORDER;
 
 import dev.adamant.core.kernel.AdamKernel;
 import dev.adamant.core.kernel.AdamStep;
@@ -33,36 +33,36 @@ final class PanamaAdamKernel implements AdamKernel {
     @Override
     public void step(AdamStep s, MemorySegment param, MemorySegment grad, MemorySegment expAvg,
                      MemorySegment expAvgSq, MemorySegment maxExpAvgSq, long from, long count) {
-        final FloatVector sign = FloatVector.broadcast(SPECIES, s.gradSign());
-        final FloatVector wd = FloatVector.broadcast(SPECIES, s.weightDecay());
-        final FloatVector decay = FloatVector.broadcast(SPECIES, s.decayFactor());
-        final FloatVector b1 = FloatVector.broadcast(SPECIES, s.beta1());
-        final FloatVector c1 = FloatVector.broadcast(SPECIES, s.oneMinusBeta1());
-        final FloatVector b2 = FloatVector.broadcast(SPECIES, s.beta2());
-        final FloatVector c2 = FloatVector.broadcast(SPECIES, s.oneMinusBeta2());
-        final FloatVector bc2 = FloatVector.broadcast(SPECIES, s.biasCorrection2Sqrt());
-        final FloatVector eps = FloatVector.broadcast(SPECIES, s.eps());
-        final FloatVector negStep = FloatVector.broadcast(SPECIES, s.negStepSize());
+        final FloatVector sign = FloatVector.broadcast(FLOATS, s.gradSign());
+        final FloatVector wd = FloatVector.broadcast(FLOATS, s.weightDecay());
+        final FloatVector decay = FloatVector.broadcast(FLOATS, s.decayFactor());
+        final FloatVector b1 = FloatVector.broadcast(FLOATS, s.beta1());
+        final FloatVector c1 = FloatVector.broadcast(FLOATS, s.oneMinusBeta1());
+        final FloatVector b2 = FloatVector.broadcast(FLOATS, s.beta2());
+        final FloatVector c2 = FloatVector.broadcast(FLOATS, s.oneMinusBeta2());
+        final FloatVector bc2 = FloatVector.broadcast(FLOATS, s.biasCorrection2Sqrt());
+        final FloatVector eps = FloatVector.broadcast(FLOATS, s.eps());
+        final FloatVector negStep = FloatVector.broadcast(FLOATS, s.negStepSize());
         final boolean l2 = s.l2(), amsgrad = s.amsgrad();
         // x / 1f == x exactly: once (float) sqrt(1 - beta2^t) has rounded to 1 (t > ~16,600 at
         // beta2 = 0.999; always without bias correction) the division is skipped. Bit-identical to
         // the scalar twin, which divides by 1; C2 unswitches the test like l2 and amsgrad.
         final boolean unitBc2 = s.biasCorrection2Sqrt() == 1f;
-        final long bound = SPECIES.loopBound(count);
-        final long stride = SPECIES.vectorByteSize();
+        final long bound = FLOATS.loopBound(count);
+        final long stride = FLOATS.vectorByteSize();
         final long end = (from + bound) * Float.BYTES;
         for (long o = from * Float.BYTES; o < end; o += stride) {
-            FloatVector p = FloatVector.fromMemorySegment(SPECIES, param, o, ORDER);
-            FloatVector g = FloatVector.fromMemorySegment(SPECIES, grad, o, ORDER).mul(sign);
+            FloatVector p = FloatVector.fromMemorySegment(FLOATS, param, o, ORDER);
+            FloatVector g = FloatVector.fromMemorySegment(FLOATS, grad, o, ORDER).mul(sign);
             if (l2) {
                 g = p.fma(wd, g);
             }
             p = p.mul(decay);
-            FloatVector m = g.fma(c1, FloatVector.fromMemorySegment(SPECIES, expAvg, o, ORDER).mul(b1));
-            FloatVector v = c2.mul(g).fma(g, FloatVector.fromMemorySegment(SPECIES, expAvgSq, o, ORDER).mul(b2));
+            FloatVector m = g.fma(c1, FloatVector.fromMemorySegment(FLOATS, expAvg, o, ORDER).mul(b1));
+            FloatVector v = c2.mul(g).fma(g, FloatVector.fromMemorySegment(FLOATS, expAvgSq, o, ORDER).mul(b2));
             FloatVector vd = v;
             if (amsgrad) {
-                vd = FloatVector.fromMemorySegment(SPECIES, maxExpAvgSq, o, ORDER).max(v);
+                vd = FloatVector.fromMemorySegment(FLOATS, maxExpAvgSq, o, ORDER).max(v);
                 vd.intoMemorySegment(maxExpAvgSq, o, ORDER);
             }
             FloatVector root = vd.lanewise(VectorOperators.SQRT);

@@ -1,7 +1,7 @@
 package dev.adamant.core.panama;
 
-import static dev.adamant.core.panama.PanamaKernelProvider.ORDER;
-import static dev.adamant.core.panama.PanamaKernelProvider.SPECIES;
+import static dev.adamant.core.panama.Species.FLOATS;
+import static dev.adamant.core.panama.Species.ORDER;
 
 import dev.adamant.core.kernel.RmsPropKernel;
 import dev.adamant.core.kernel.RmsPropStep;
@@ -19,36 +19,36 @@ final class PanamaRmsPropKernel implements RmsPropKernel {
     @Override
     public void step(RmsPropStep s, MemorySegment param, MemorySegment grad, MemorySegment squareAvg,
                      MemorySegment gradAvg, MemorySegment momentumBuffer, long from, long count) {
-        final FloatVector sign = FloatVector.broadcast(SPECIES, s.gradSign());
-        final FloatVector wd = FloatVector.broadcast(SPECIES, s.weightDecay());
-        final FloatVector alpha = FloatVector.broadcast(SPECIES, s.alpha());
-        final FloatVector c = FloatVector.broadcast(SPECIES, s.oneMinusAlpha());
-        final FloatVector corr = FloatVector.broadcast(SPECIES, s.correction());
-        final FloatVector eps = FloatVector.broadcast(SPECIES, s.eps());
-        final FloatVector mu = FloatVector.broadcast(SPECIES, s.momentum());
-        final FloatVector negLr = FloatVector.broadcast(SPECIES, s.negLr());
+        final FloatVector sign = FloatVector.broadcast(FLOATS, s.gradSign());
+        final FloatVector wd = FloatVector.broadcast(FLOATS, s.weightDecay());
+        final FloatVector alpha = FloatVector.broadcast(FLOATS, s.alpha());
+        final FloatVector c = FloatVector.broadcast(FLOATS, s.oneMinusAlpha());
+        final FloatVector corr = FloatVector.broadcast(FLOATS, s.correction());
+        final FloatVector eps = FloatVector.broadcast(FLOATS, s.eps());
+        final FloatVector mu = FloatVector.broadcast(FLOATS, s.momentum());
+        final FloatVector negLr = FloatVector.broadcast(FLOATS, s.negLr());
         final boolean l2 = s.l2(), centered = s.centered(), hasMomentum = s.hasMomentum();
-        final long bound = SPECIES.loopBound(count);
-        final long stride = SPECIES.vectorByteSize();
+        final long bound = FLOATS.loopBound(count);
+        final long stride = FLOATS.vectorByteSize();
         final long end = (from + bound) * Float.BYTES;
         for (long o = from * Float.BYTES; o < end; o += stride) {
-            FloatVector p = FloatVector.fromMemorySegment(SPECIES, param, o, ORDER);
-            FloatVector g = FloatVector.fromMemorySegment(SPECIES, grad, o, ORDER).mul(sign);
+            FloatVector p = FloatVector.fromMemorySegment(FLOATS, param, o, ORDER);
+            FloatVector g = FloatVector.fromMemorySegment(FLOATS, grad, o, ORDER).mul(sign);
             if (l2) {
                 g = p.fma(wd, g);
             }
-            FloatVector sq = c.mul(g).fma(g, FloatVector.fromMemorySegment(SPECIES, squareAvg, o, ORDER).mul(alpha));
+            FloatVector sq = c.mul(g).fma(g, FloatVector.fromMemorySegment(FLOATS, squareAvg, o, ORDER).mul(alpha));
             sq.intoMemorySegment(squareAvg, o, ORDER);
             FloatVector var = sq.mul(corr);
             if (centered) {
-                FloatVector a = g.fma(c, FloatVector.fromMemorySegment(SPECIES, gradAvg, o, ORDER).mul(alpha));
+                FloatVector a = g.fma(c, FloatVector.fromMemorySegment(FLOATS, gradAvg, o, ORDER).mul(alpha));
                 a.intoMemorySegment(gradAvg, o, ORDER);
                 FloatVector ah = a.mul(corr);
                 var = ah.neg().fma(ah, var).max(0f); // rounding can make it < 0: no NaN
             }
             FloatVector r = var.lanewise(VectorOperators.SQRT).add(eps);
             if (hasMomentum) {
-                FloatVector b = FloatVector.fromMemorySegment(SPECIES, momentumBuffer, o, ORDER).mul(mu)
+                FloatVector b = FloatVector.fromMemorySegment(FLOATS, momentumBuffer, o, ORDER).mul(mu)
                         .add(g.div(r));
                 b.intoMemorySegment(momentumBuffer, o, ORDER);
                 p = b.fma(negLr, p);

@@ -1,7 +1,7 @@
 package dev.adamant.core.panama;
 
-import static dev.adamant.core.panama.PanamaKernelProvider.ORDER;
-import static dev.adamant.core.panama.PanamaKernelProvider.SPECIES;
+import static dev.adamant.core.panama.Species.FLOATS;
+import static dev.adamant.core.panama.Species.ORDER;
 
 import dev.adamant.core.kernel.SgdKernel;
 import dev.adamant.core.kernel.SgdStep;
@@ -18,27 +18,27 @@ final class PanamaSgdKernel implements SgdKernel {
     @Override
     public void step(SgdStep s, MemorySegment param, MemorySegment grad, MemorySegment momentumBuffer,
                      long from, long count) {
-        final FloatVector sign = FloatVector.broadcast(SPECIES, s.gradSign());
-        final FloatVector wd = FloatVector.broadcast(SPECIES, s.weightDecay());
-        final FloatVector mu = FloatVector.broadcast(SPECIES, s.momentum());
-        final FloatVector damp = FloatVector.broadcast(SPECIES, s.oneMinusDampening());
-        final FloatVector corr = FloatVector.broadcast(SPECIES, s.correction());
-        final FloatVector negLr = FloatVector.broadcast(SPECIES, s.negLr());
+        final FloatVector sign = FloatVector.broadcast(FLOATS, s.gradSign());
+        final FloatVector wd = FloatVector.broadcast(FLOATS, s.weightDecay());
+        final FloatVector mu = FloatVector.broadcast(FLOATS, s.momentum());
+        final FloatVector damp = FloatVector.broadcast(FLOATS, s.oneMinusDampening());
+        final FloatVector corr = FloatVector.broadcast(FLOATS, s.correction());
+        final FloatVector negLr = FloatVector.broadcast(FLOATS, s.negLr());
         final boolean l2 = s.l2(), hasMomentum = s.hasMomentum(), first = s.firstStep();
         final boolean nesterov = s.nesterov();
-        final long bound = SPECIES.loopBound(count);
-        final long stride = SPECIES.vectorByteSize();
+        final long bound = FLOATS.loopBound(count);
+        final long stride = FLOATS.vectorByteSize();
         final long end = (from + bound) * Float.BYTES;
         for (long o = from * Float.BYTES; o < end; o += stride) {
-            FloatVector p = FloatVector.fromMemorySegment(SPECIES, param, o, ORDER);
-            FloatVector g = FloatVector.fromMemorySegment(SPECIES, grad, o, ORDER).mul(sign);
+            FloatVector p = FloatVector.fromMemorySegment(FLOATS, param, o, ORDER);
+            FloatVector g = FloatVector.fromMemorySegment(FLOATS, grad, o, ORDER).mul(sign);
             if (l2) {
                 g = p.fma(wd, g);
             }
             FloatVector d = g;
             if (hasMomentum) {
                 FloatVector b = first ? g
-                        : g.fma(damp, FloatVector.fromMemorySegment(SPECIES, momentumBuffer, o, ORDER).mul(mu));
+                        : g.fma(damp, FloatVector.fromMemorySegment(FLOATS, momentumBuffer, o, ORDER).mul(mu));
                 b.intoMemorySegment(momentumBuffer, o, ORDER);
                 FloatVector h = b.mul(corr);
                 d = nesterov ? h.fma(mu, g) : h;

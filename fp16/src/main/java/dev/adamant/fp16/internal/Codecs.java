@@ -1,19 +1,14 @@
 package dev.adamant.fp16.internal;
 
-import dev.adamant.core.Implementation;
+import dev.adamant.core.kernel.Vectorization;
 import dev.adamant.fp16.scalar.ScalarCodecProvider;
-import java.lang.System.Logger.Level;
 
 /**
- * Picks the codec implementation once, at first use, and logs one line saying which.
- *
- * <p>The choice follows the optimizer kernels' ({@link Implementation#current()}, system property
- * {@code adamant.kernels} = {@code auto | panama | scalar}), so one switch moves the whole library.
- * Classes that touch {@code jdk.incubator.vector} are loaded only on the Panama path, reflectively,
- * so the codecs work without the module.
+ * Picks the codec implementation once, at first use, through core's {@link Vectorization} (the one
+ * decision for the whole library: {@code -Dadamant.kernels}, the module, the width), and logs one
+ * line saying which. The Panama classes are loaded only on that path.
  */
 public final class Codecs {
-    private static final System.Logger LOG = System.getLogger("dev.adamant.fp16");
     private static final String PANAMA_PROVIDER = "dev.adamant.fp16.panama.PanamaCodecProvider";
 
     private Codecs() {}
@@ -28,7 +23,7 @@ public final class Codecs {
         return ScalarCodecProvider.INSTANCE;
     }
 
-    /** The Panama implementation, or null where the incubator module is absent or unusable. */
+    /** The Panama implementation, or null where the incubator module is absent or it refused the machine. */
     public static CodecProvider panamaOrNull() {
         return PanamaHolder.PANAMA;
     }
@@ -43,42 +38,12 @@ public final class Codecs {
     }
 
     private static final class Holder {
-        static final CodecProvider PROVIDER = select();
+        static final CodecProvider PROVIDER =
+                Vectorization.select("fp16 codecs", Codecs::panamaOrNull, scalar(), Codecs::describe);
     }
 
     private static final class PanamaHolder {
-        static final CodecProvider PANAMA = loadPanama();
-    }
-
-    private static CodecProvider select() {
-        CodecProvider chosen;
-        if (Implementation.current() == Implementation.PANAMA) {
-            chosen = panamaOrNull();
-            if (chosen != null) {
-                LOG.log(Level.INFO, "Adamant fp16 codecs: " + describe(chosen));
-                return chosen;
-            }
-            LOG.log(Level.WARNING, "Adamant fp16 codecs: scalar: the optimizer kernels run on Panama but the"
-                    + " vector codecs could not be loaded (see the earlier warning)");
-            return scalar();
-        }
-        chosen = scalar();
-        LOG.log(Level.INFO, "Adamant fp16 codecs: " + describe(chosen) + " (as the optimizer kernels: "
-                + Implementation.current().describe() + ")");
-        return chosen;
-    }
-
-    private static CodecProvider loadPanama() {
-        if (ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
-            return null;
-        }
-        try {
-            CodecProvider p = (CodecProvider) Class.forName(PANAMA_PROVIDER).getConstructor().newInstance();
-            // Fewer than 128 bits of floats: no usable SIMD (and no 64-bit halves), the scalar loop is as fast.
-            return p.lanes() * Float.SIZE >= 128 ? p : null;
-        } catch (ReflectiveOperationException | LinkageError e) {
-            LOG.log(Level.WARNING, "Adamant fp16 codecs: could not load the Panama codecs: " + e);
-            return null;
-        }
+        static final CodecProvider PANAMA =
+                Vectorization.loadPanama("fp16 codecs", PANAMA_PROVIDER, CodecProvider.class);
     }
 }

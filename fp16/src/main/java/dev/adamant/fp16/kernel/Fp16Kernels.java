@@ -1,12 +1,13 @@
 package dev.adamant.fp16.kernel;
 
 import dev.adamant.core.Implementation;
+import dev.adamant.core.kernel.Vectorization;
 import dev.adamant.fp16.scalar.ScalarScalingKernel;
 
 /**
- * The fp16 module's kernels, on the implementation core chose for the JVM ({@link Implementation#current()}):
- * one choice, one log line, for the whole library. Panama classes are loaded reflectively, only on
- * that path.
+ * The fp16 module's kernels, chosen through core's {@link Vectorization}: one decision for the whole
+ * library. Panama classes are loaded reflectively, only on that path; one that refuses the machine
+ * ({@link UnsupportedOperationException}) leaves its scalar twin in place.
  */
 public final class Fp16Kernels {
     private Fp16Kernels() {}
@@ -16,7 +17,10 @@ public final class Fp16Kernels {
         return Holder.SCALING;
     }
 
-    /** The scaling kernels of {@code implementation}, whatever the JVM-wide choice (tests, benchmarks). */
+    /**
+     * The scaling kernels of {@code implementation}, whatever the JVM-wide choice (tests, benchmarks);
+     * for PANAMA, the scalar twin where the Panama kernels refused this machine.
+     */
     public static ScalingKernel scaling(Implementation implementation) {
         if (implementation == Implementation.SCALAR) {
             return ScalarScalingKernel.INSTANCE;
@@ -25,7 +29,7 @@ public final class Fp16Kernels {
             throw new UnsupportedOperationException("implementation: PANAMA is not available in this JVM;"
                     + " run with --add-modules jdk.incubator.vector");
         }
-        return PanamaHolder.SCALING;
+        return PanamaHolder.SCALING != null ? PanamaHolder.SCALING : ScalarScalingKernel.INSTANCE;
     }
 
     /**
@@ -36,23 +40,22 @@ public final class Fp16Kernels {
         return Holder.FUSED_ADAM;
     }
 
+    private static String describe(Object kernel) {
+        return kernel == null ? "scalar (tiled)" : kernel.getClass().getSimpleName().startsWith("Panama")
+                ? "panama" : "scalar";
+    }
+
     private static final class Holder {
-        static final ScalingKernel SCALING = scaling(Implementation.current());
-        static final FusedAdamKernel FUSED_ADAM =
-                Implementation.current() == Implementation.PANAMA ? PanamaHolder.FUSED_ADAM : null;
+        static final ScalingKernel SCALING = Vectorization.select("fp16 scaling kernels",
+                () -> PanamaHolder.SCALING, ScalarScalingKernel.INSTANCE, Fp16Kernels::describe);
+        static final FusedAdamKernel FUSED_ADAM = Vectorization.select("fp16 fused Adam",
+                () -> PanamaHolder.FUSED_ADAM, null, Fp16Kernels::describe);
     }
 
     private static final class PanamaHolder {
-        static final ScalingKernel SCALING = load("dev.adamant.fp16.panama.PanamaScalingKernel");
-        static final FusedAdamKernel FUSED_ADAM = load("dev.adamant.fp16.panama.PanamaFusedAdam");
-    }
-
-    @SuppressWarnings("unchecked")
-    private static <T> T load(String className) {
-        try {
-            return (T) Class.forName(className).getConstructor().newInstance();
-        } catch (ReflectiveOperationException e) {
-            throw new IllegalStateException("cannot load " + className, e);
-        }
+        static final ScalingKernel SCALING = Vectorization.loadPanama("fp16 scaling kernels",
+                "dev.adamant.fp16.panama.PanamaScalingKernel", ScalingKernel.class);
+        static final FusedAdamKernel FUSED_ADAM = Vectorization.loadPanama("fp16 fused Adam",
+                "dev.adamant.fp16.panama.PanamaFusedAdam", FusedAdamKernel.class);
     }
 }

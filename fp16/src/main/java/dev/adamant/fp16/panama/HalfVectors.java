@@ -31,6 +31,7 @@ import static jdk.incubator.vector.VectorOperators.LSHR;
 import static jdk.incubator.vector.VectorOperators.LT;
 import static jdk.incubator.vector.VectorOperators.OR;
 
+import dev.adamant.core.panama.Species;
 import dev.adamant.fp16.Half;
 import dev.adamant.fp16.internal.Binary32;
 import dev.adamant.fp16.scalar.HalfScalars;
@@ -41,7 +42,6 @@ import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -51,9 +51,9 @@ import jdk.incubator.vector.VectorSpecies;
  * loop's vector body and its scalar tail agree bit for bit; the semantics (rounding, subnormals,
  * overflow, NaN) are described there and in {@link Half}.
  *
- * <p>Shapes: a vector of {@link #FLOATS} (16 lanes with AVX-512, 8 with AVX2) pairs with a
- * {@link #HALVES} vector of as many lanes and half the bits; the bit work is done in {@link #INTS}.
- * Other species are not supported. A fused loop reads
+ * <p>Shapes: a vector of {@link #FLOATS} (16 lanes with AVX-512, 8 with AVX2, 4 at 128 bits) pairs
+ * with a {@link #HALVES} vector of as many lanes and half the bits; the bit work is done in
+ * {@link #INTS}. All three are core's {@link Species}. Other species are not supported. A fused loop reads
  * <pre>{@code
  *   FloatVector w = HalfVectors.load(weights16, 2 * i);      // widen
  *   ... compute in fp32 ...
@@ -97,15 +97,14 @@ import jdk.incubator.vector.VectorSpecies;
  * for them alone (see {@code PanamaHalfCodec}); a fused loop over native buffers should do the same.
  */
 public final class HalfVectors {
-    /** The float species: the machine's preferred one, as the optimizer kernels use. */
-    public static final VectorSpecies<Float> FLOATS = FloatVector.SPECIES_PREFERRED;
+    /** The float species: core's {@link Species#FLOATS}, as the optimizer kernels use. */
+    public static final VectorSpecies<Float> FLOATS = Species.FLOATS;
     /** The int species of the same shape, for the bit work. */
-    public static final VectorSpecies<Integer> INTS = FLOATS.withLanes(int.class);
-    /** The short species with as many lanes: half the bits (256 bits for 512-bit floats). */
-    public static final VectorSpecies<Short> HALVES =
-            VectorSpecies.of(short.class, VectorShape.forBitSize(FLOATS.vectorBitSize() / 2));
+    public static final VectorSpecies<Integer> INTS = Species.INTS;
+    /** The short species with as many lanes: half the bits (256 bits for 512-bit floats, 64 for 128). */
+    public static final VectorSpecies<Short> HALVES = Species.HALVES;
     /** 16-bit buffers hold values in the platform's order, as the scalar codecs read them. */
-    public static final ByteOrder ORDER = ByteOrder.nativeOrder();
+    public static final ByteOrder ORDER = Species.ORDER;
 
     private static final IntVector ZERO = IntVector.zero(INTS);
     private static final IntVector ONE = ints(1);

@@ -1,14 +1,17 @@
 package dev.adamant.fp16.panama;
 
+import dev.adamant.core.panama.Species;
 import dev.adamant.fp16.internal.Codec;
 import dev.adamant.fp16.internal.CodecProvider;
 
 /**
- * Vector API codecs on the machine's preferred float species. Loaded reflectively by
+ * Vector API codecs on core's float species ({@link Species}). Loaded reflectively by
  * {@link dev.adamant.fp16.internal.Codecs} only when {@code jdk.incubator.vector} is present.
  */
 public final class PanamaCodecProvider implements CodecProvider {
-    public PanamaCodecProvider() {}
+    public PanamaCodecProvider() {
+        Species.requireUsable();
+    }
 
     @Override public String name() { return "panama"; }
     @Override public int lanes() { return HalfVectors.FLOATS.length(); }

@@ -7,6 +7,7 @@ import static dev.adamant.fp16.panama.HalfVectors.ORDER;
 
 import dev.adamant.core.kernel.AdamState;
 import dev.adamant.core.kernel.AdamStep;
+import dev.adamant.core.panama.Species;
 import dev.adamant.fp16.kernel.FusedAdamKernel;
 import dev.adamant.fp16.kernel.Widening;
 import java.lang.foreign.MemorySegment;
@@ -39,6 +40,10 @@ public final class PanamaFusedAdam implements FusedAdamKernel {
     private static final Class<?> NATIVE = MemorySegment.NULL.getClass();
     private static final int L = FLOATS.length();
     private static final int SIGN = 0x8000_0000;
+
+    public PanamaFusedAdam() {
+        Species.requireUsable();
+    }
 
     @Override
     public long step(AdamState adam, Widening w, MemorySegment grads16, MemorySegment master, float invScale,

@@ -1,5 +1,7 @@
 package dev.adamant.fp16.panama;
 
+import dev.adamant.core.kernel.Vectorization;
+import dev.adamant.core.panama.Species;
 import dev.adamant.fp16.Precision;
 import dev.adamant.fp16.kernel.ScalingKernel;
 import dev.adamant.fp16.kernel.SquareSums;
@@ -21,9 +23,10 @@ import jdk.incubator.vector.VectorSpecies;
  * 256-bit or four 128-bit ones, so every width gives the scalar twin's bits.
  */
 public final class PanamaScalingKernel implements ScalingKernel {
-    static final VectorSpecies<Float> FLOATS = FloatVector.SPECIES_PREFERRED;
-    static final VectorSpecies<Integer> INTS = IntVector.SPECIES_PREFERRED;
-    static final ByteOrder ORDER = ByteOrder.nativeOrder();
+    static final VectorSpecies<Float> FLOATS = Species.FLOATS;
+    /** Core's ints, of the floats' shape: the preferred ones would not match narrower floats. */
+    static final VectorSpecies<Integer> INTS = Species.INTS;
+    static final ByteOrder ORDER = Species.ORDER;
     private static final int L = FLOATS.length();
     /** Vectors per group of 16 accumulators: 1, 2 or 4. */
     private static final int GROUPS = SquareSums.ACCUMULATORS / L;
@@ -36,9 +39,13 @@ public final class PanamaScalingKernel implements ScalingKernel {
      */
     private static final VectorSpecies<Short> HALVES = HalfVectors.HALVES;
 
+    /** Refuses (the scalar twin runs) widths whose lanes do not split 16 accumulators into 1, 2 or 4 vectors. */
     public PanamaScalingKernel() {
+        Species.requireUsable();
         if (L > SquareSums.ACCUMULATORS || SquareSums.ACCUMULATORS % L != 0 || GROUPS > 4) {
-            throw new UnsupportedOperationException("vector length " + L + " does not divide 16 accumulators");
+            throw new UnsupportedOperationException(L + " floats a vector do not split SquareSums' "
+                    + SquareSums.ACCUMULATORS + " accumulators into 1, 2 or 4 vectors; -D"
+                    + Vectorization.BITS_PROPERTY + "=512 runs them on vectors");
         }
     }
 

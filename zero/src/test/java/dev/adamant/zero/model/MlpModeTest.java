@@ -21,5 +21,9 @@ class MlpModeTest {
         if ("panama".equals(expected)) {
             assertNotNull(DenseKernels.panamaOrNull());
         }
+        String bits = System.getProperty("adamant.expectVectorBits");
+        if (bits != null) {
+            assertEquals(Integer.parseInt(bits), DenseKernels.provider().lanes() * Float.SIZE, Mlp.implementation());
+        }
     }
 }

@@ -1,20 +1,17 @@
 package dev.adamant.zero.model.kernel;
 
-import dev.adamant.core.kernel.Kernels;
+import dev.adamant.core.kernel.Vectorization;
 import dev.adamant.zero.model.scalar.ScalarDenseKernel;
-import java.lang.System.Logger.Level;
 
 /**
- * Picks the dense kernels once, at first use, and logs one line saying which.
- *
- * <p>The choice follows core's ({@link Kernels#provider()}, system property {@value Kernels#PROPERTY}:
- * auto, panama, scalar), so one switch moves the optimizers, the codecs and the model together.
- * The Panama class is loaded reflectively, only when core chose Panama, so the library works
- * without {@code jdk.incubator.vector}.
+ * Picks the dense kernels once, at first use, through core's {@link Vectorization} (system property
+ * {@value Vectorization#PROPERTY}: auto, panama, scalar; the module; the width), so one switch moves
+ * the optimizers, the codecs and the model together, and logs one line saying which. The Panama
+ * class is loaded reflectively, only on that path, so the library works without
+ * {@code jdk.incubator.vector}.
  */
 public final class DenseKernels {
-    private static final System.Logger LOG = System.getLogger("dev.adamant.zero");
-    private static final String PANAMA = "dev.adamant.zero.model.panama.PanamaDenseKernel";
+    private static final String PANAMA_CLASS = "dev.adamant.zero.model.panama.PanamaDenseKernel";
 
     private DenseKernels() {}
 
@@ -40,31 +37,12 @@ public final class DenseKernels {
     }
 
     private static final class Holder {
-        static final DenseKernel CHOSEN = select();
+        static final DenseKernel CHOSEN =
+                Vectorization.select("dense (MLP) kernels", DenseKernels::panamaOrNull, scalar(),
+                        DenseKernels::describe);
     }
 
     private static final class PanamaHolder {
-        static final DenseKernel PANAMA = loadPanama();
-    }
-
-    private static DenseKernel select() {
-        DenseKernel chosen = "panama".equals(Kernels.provider().name()) ? panamaOrNull() : null;
-        if (chosen == null) {
-            chosen = scalar();
-        }
-        LOG.log(Level.INFO, "Adamant dense (MLP) kernels: " + describe(chosen) + ", as core's kernels");
-        return chosen;
-    }
-
-    private static DenseKernel loadPanama() {
-        if (ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
-            return null;
-        }
-        try {
-            return (DenseKernel) Class.forName(PANAMA).getConstructor().newInstance();
-        } catch (ReflectiveOperationException | LinkageError e) {
-            LOG.log(Level.WARNING, "Adamant dense kernels: could not load the Panama kernels: " + e);
-            return null;
-        }
+        static final DenseKernel PANAMA = Vectorization.loadPanama("dense (MLP) kernels", PANAMA_CLASS, DenseKernel.class);
     }
 }

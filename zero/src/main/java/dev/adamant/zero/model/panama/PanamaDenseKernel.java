@@ -2,6 +2,7 @@ package dev.adamant.zero.model.panama;
 
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 
+import dev.adamant.core.panama.Species;
 import dev.adamant.zero.model.kernel.DenseKernel;
 import dev.adamant.zero.model.scalar.ScalarDenseKernel;
 import java.lang.foreign.Arena;
@@ -14,7 +15,7 @@ import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * The dense kernels on the Vector API, preferred species: {@link DenseKernel}'s chains lane-wise.
+ * The dense kernels on the Vector API, core's {@link Species}: {@link DenseKernel}'s chains lane-wise.
  * Loaded reflectively by {@link dev.adamant.zero.model.kernel.DenseKernels}, only when
  * {@code jdk.incubator.vector} is present.
  *
@@ -28,8 +29,8 @@ import jdk.incubator.vector.VectorSpecies;
  * and a masked lane does the same operations as a full one.
  */
 public final class PanamaDenseKernel implements DenseKernel {
-    static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
-    static final ByteOrder ORDER = ByteOrder.nativeOrder();
+    static final VectorSpecies<Float> SPECIES = Species.FLOATS;
+    static final ByteOrder ORDER = Species.ORDER;
     private static final int V = SPECIES.length();
     private static final long VB = SPECIES.vectorByteSize();
     private static final long F = Float.BYTES;
@@ -39,7 +40,9 @@ public final class PanamaDenseKernel implements DenseKernel {
     /** The same for the high halves: a[V/2 + t/2], b[V/2 + t/2]. */
     private static final VectorShuffle<Float> ZIP_HIGH = zip(V / 2);
 
-    public PanamaDenseKernel() {}
+    public PanamaDenseKernel() {
+        Species.requireUsable();
+    }
 
     /** Indexes in [0, 2V) select from the pair (a, b): index V + t is lane t of b. */
     private static VectorShuffle<Float> zip(int from) {
