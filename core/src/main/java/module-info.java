@@ -12,7 +12,7 @@ module dev.adamant.core {
     exports dev.adamant.core;
     exports dev.adamant.core.memory;
     // Kernels trust their callers; only our own modules may call them directly.
-    exports dev.adamant.core.kernel to dev.adamant.fp16, dev.adamant.zero;
+    exports dev.adamant.core.kernel to dev.adamant.fp16, dev.adamant.examples;
     // The one species and byte-order definition, for our modules' Panama kernels.
-    exports dev.adamant.core.panama to dev.adamant.fp16, dev.adamant.zero;
+    exports dev.adamant.core.panama to dev.adamant.fp16, dev.adamant.examples;
 }

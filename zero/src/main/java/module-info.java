@@ -2,11 +2,8 @@
 module dev.adamant.zero {
     requires transitive dev.adamant.core;
     requires transitive dev.adamant.fp16;
-    // Optional: the MLP's Panama kernels are loaded only when the module is present.
-    requires static jdk.incubator.vector;
 
     exports dev.adamant.zero;
     exports dev.adamant.zero.comm;
     exports dev.adamant.zero.partition;
-    exports dev.adamant.zero.model;
 }

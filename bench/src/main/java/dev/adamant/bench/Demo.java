@@ -9,12 +9,12 @@ import dev.adamant.core.SgdConfig;
 import dev.adamant.fp16.Precision;
 import dev.adamant.zero.CheckpointException;
 import dev.adamant.zero.ZeroCheckpoint;
-import dev.adamant.zero.ZeroTraining;
+import dev.adamant.zero.ZeroRun;
 import java.io.PrintStream;
-import java.nio.file.Path;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -309,7 +309,7 @@ public final class Demo {
         boolean all = part.equals("all");
         ZeroDemo.Options zero = all || part.equals("zero")
                 ? new ZeroDemo.Options(stage, devices, precision, steps, width, microBatch, 3e-3, seed, png, mpi,
-                        devicesGiven, new ZeroTraining.Checkpointing(save, saveEvery, resume)) : null;
+                        devicesGiven, new ZeroRun.Checkpointing(save, saveEvery, resume)) : null;
         return new Options(n, kernelSteps, threads, all || part.equals("kernels"), all || part.equals("mixed"), zero);
     }
 

@@ -1,20 +1,21 @@
 package dev.adamant.bench;
 
 import dev.adamant.core.AdamConfig;
+import dev.adamant.examples.Mlp;
+import dev.adamant.examples.ZeroTraining;
 import dev.adamant.fp16.Precision;
 import dev.adamant.fp16.scaling.DynamicLossScaler;
 import dev.adamant.zero.MemoryLedger.Purpose;
 import dev.adamant.zero.MemoryPlan;
 import dev.adamant.zero.StepResult;
+import dev.adamant.zero.ZeroCheckpoint;
 import dev.adamant.zero.ZeroConfig;
 import dev.adamant.zero.ZeroDevice;
-import dev.adamant.zero.ZeroCheckpoint;
+import dev.adamant.zero.ZeroRun;
 import dev.adamant.zero.ZeroStage;
-import dev.adamant.zero.ZeroTraining;
 import dev.adamant.zero.comm.CommStats;
 import dev.adamant.zero.comm.InProcessGroup;
 import dev.adamant.zero.comm.MpiCommunicator;
-import dev.adamant.zero.model.Mlp;
 import dev.adamant.zero.partition.FlatLayout;
 import java.awt.BasicStroke;
 import java.awt.Color;
@@ -57,7 +58,7 @@ final class ZeroDemo {
      *     match the number of processes)
      */
     record Options(int stage, int devices, Precision precision, int steps, int width, int microBatch, double lr,
-                   long seed, Path png, boolean mpi, boolean devicesGiven, ZeroTraining.Checkpointing checkpoints) {
+                   long seed, Path png, boolean mpi, boolean devicesGiven, ZeroRun.Checkpointing checkpoints) {
         Options withDevices(int n) {
             return new Options(stage, n, precision, steps, width, microBatch, lr, seed, png, mpi, devicesGiven,
                     checkpoints);
@@ -75,7 +76,7 @@ final class ZeroDemo {
             return;
         }
         header(o, out, "threads");
-        ZeroTraining.Result result = ZeroTraining.run(trainingOptions(o), o.checkpoints(), progress(o, out));
+        ZeroRun.Result result = ZeroTraining.run(trainingOptions(o), o.checkpoints(), progress(o, out));
         out.println();
         report(o, out, result.history(), result.ledgers(), result.traffic().get(0), result.secondsPerStep(),
                 result.layout());
@@ -103,7 +104,7 @@ final class ZeroDemo {
             Options o = given.withDevices(comm.size());
             PrintStream sink = root ? out : new PrintStream(OutputStream.nullOutputStream());
             header(o, sink, "processes, over MPI: " + MpiCommunicator.libraryVersion());
-            ZeroTraining.RankResult mine = ZeroTraining.runRank(trainingOptions(o), o.checkpoints(), comm,
+            ZeroRun.RankResult mine = ZeroTraining.runRank(trainingOptions(o), o.checkpoints(), comm,
                     root ? progress(o, out) : r -> { });
             Purpose[] purposes = Purpose.values();
             double[] mineBytes = new double[purposes.length];

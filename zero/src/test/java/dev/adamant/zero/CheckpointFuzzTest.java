@@ -100,13 +100,7 @@ class CheckpointFuzzTest {
         FlatLayout layout = FlatLayout.of(sizes, setup.devices());
         RunState.Collector live = new RunState.Collector(setup.sizes(), RunState.kinds(config));
         try (Arena arena = Arena.ofShared()) {
-            MemorySegment init = arena.allocate(layout.paddedSize() * Float.BYTES, 64);
-            SplittableRandom r = new SplittableRandom(seed);
-            for (FlatLayout.Tensor t : layout.tensors()) {
-                for (long i = 0; i < t.count(); i++) {
-                    init.setAtIndex(ValueLayout.JAVA_FLOAT, t.offset() + i, (float) r.nextGaussian());
-                }
-            }
+            MemorySegment init = SyntheticModel.initial(arena, layout, seed);
             InProcessGroup.create(setup.devices(), TIMEOUT).run(comm -> {
                 SyntheticModel model = new SyntheticModel(setup.sizes(), config.precision(), comm.rank());
                 try (ZeroDevice d = new ZeroDevice(config, layout, comm, init)) {

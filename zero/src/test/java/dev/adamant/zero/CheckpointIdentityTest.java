@@ -9,10 +9,11 @@ import dev.adamant.core.AdamConfig;
 import dev.adamant.fp16.Precision;
 import dev.adamant.fp16.Rounding;
 import dev.adamant.fp16.scaling.DynamicLossScaler;
-import dev.adamant.zero.model.Mlp;
+import dev.adamant.zero.partition.FlatLayout;
 import java.io.DataInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.lang.foreign.Arena;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -30,8 +31,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * Which shards belong together: shards of another save (the issue's reproductions, on the demo's own
- * run), a shard copied over another, overlaps and holes crafted into CRC-valid headers, and header
+ * Which shards belong together: shards of another save (the issue's reproductions, on a run of the
+ * demo's configuration and shapes, its MLP replaced by a {@link SyntheticModel}), a shard copied over another, overlaps and holes crafted into CRC-valid headers, and header
  * values no save writes are refused on every restore path (a plain optimizer, new devices, and the
  * demo's header inspection), naming the shards or the field; a format-1 checkpoint still restores.
  */
@@ -49,15 +50,22 @@ class CheckpointIdentityTest {
     }
 
     static Map<String, Long> demoSizes() {
-        try (Mlp probe = new Mlp(DEMO_WIDTHS, Precision.FP16, 1)) {
-            return probe.tensorSizes();
+        return SyntheticModel.named(SyntheticModel.mlpSizes(DEMO_WIDTHS));
+    }
+
+    /** A run of {@code steps} steps of the demo's shapes and configuration from weights drawn with {@code seed}. */
+    static ZeroRun.Result demoShapedRun(long seed, int steps, ZeroRun.Checkpointing checkpoints) {
+        FlatLayout layout = FlatLayout.of(demoSizes(), DEMO_DEVICES);
+        try (Arena arena = Arena.ofShared()) {
+            ZeroRun.Plan plan = new ZeroRun.Plan(demoConfig(), layout, SyntheticModel.initial(arena, layout, seed), steps);
+            return ZeroRun.run(plan, Duration.ofMinutes(1), checkpoints,
+                    rank -> new SyntheticModel(SyntheticModel.mlpSizes(DEMO_WIDTHS), Precision.FP16, rank), r -> { });
         }
     }
 
     /** The demo's run with {@code --seed seed}, saved every 10 steps into {@code folder}; returns its step-20 folder. */
     static Path demoRun(Path folder, long seed) {
-        ZeroTraining.run(new ZeroTraining.Options(DEMO_DEVICES, demoConfig(), DEMO_WIDTHS, DEMO_MICRO_BATCH, DEMO_STEPS, seed,
-                Duration.ofMinutes(1)), new ZeroTraining.Checkpointing(folder, 10, null), r -> { });
+        demoShapedRun(seed, DEMO_STEPS, new ZeroRun.Checkpointing(folder, 10, null));
         Path step = folder.resolve("step-000000000020");
         assertTrue(Files.isDirectory(step), "no checkpoint at step 20 in " + folder);
         return step;
@@ -87,9 +95,8 @@ class CheckpointIdentityTest {
     /** The refusal of resuming {@code folder} as the demo does (headers first, then a run), checked on every path. */
     static String refusedEverywhere(Path folder) {
         String inspect = assertThrows(CheckpointException.class, () -> ZeroCheckpoint.inspect(folder)).getMessage();
-        String resume = assertThrows(CheckpointException.class, () -> ZeroTraining.run(new ZeroTraining.Options(
-                DEMO_DEVICES, demoConfig(), DEMO_WIDTHS, DEMO_MICRO_BATCH, 2 * DEMO_STEPS, 42, Duration.ofMinutes(1)),
-                new ZeroTraining.Checkpointing(null, 0, folder), r -> { })).getMessage();
+        String resume = assertThrows(CheckpointException.class,
+                () -> demoShapedRun(42, 2 * DEMO_STEPS, new ZeroRun.Checkpointing(null, 0, folder))).getMessage();
         String plain = assertThrows(CheckpointException.class,
                 () -> RunState.restoredInto(demoConfig(), demoSizes(), folder)).getMessage();
         String onThree = assertThrows(CheckpointException.class, () -> RunState.restoredOnDevices(

@@ -1,8 +1,9 @@
 package dev.adamant.zero;
 
+import dev.adamant.core.AdamConfig;
+import dev.adamant.fp16.Precision;
+import dev.adamant.fp16.scaling.DynamicLossScaler;
 import dev.adamant.zero.comm.InProcessGroup;
-import dev.adamant.zero.model.Mlp;
-import dev.adamant.zero.model.Teacher;
 import dev.adamant.zero.partition.FlatLayout;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -13,32 +14,32 @@ import java.util.Arrays;
 
 /**
  * The process {@link CheckpointKillTest} kills: {@code CheckpointSaveLoopMain FOLDER}. Two devices
- * train and save a checkpoint after every step, forever, resuming from FOLDER's newest checkpoint if
+ * train a {@link SyntheticModel} of an MLP's shapes and save a checkpoint after every step, forever, resuming from FOLDER's newest checkpoint if
  * there is one. Before each save, device 0 prints {@code "iteration I hash H"}: the hash of all 16-bit
  * parameters the checkpoint of iteration I must hold.
  */
 public final class CheckpointSaveLoopMain {
-    static final int[] WIDTHS = {32, 768, 768, 8};
+    static final long[] SIZES = SyntheticModel.mlpSizes(32, 768, 768, 8);
     static final int DEVICES = 2, MICRO_BATCH = 4;
 
     private CheckpointSaveLoopMain() {}
 
     static ZeroConfig config() {
-        return ZeroCheckpointTest.config(ZeroStage.OPTIMIZER_STATE, DEVICES * MICRO_BATCH, "FP16", "nearest");
+        return ZeroConfig.builder().stage(ZeroStage.OPTIMIZER_STATE).precision(Precision.FP16)
+                .optimizer(AdamConfig.adamW().withLr(3e-3))
+                .lossScaler(() -> DynamicLossScaler.builder().initScale(65536).growthInterval(4).build())
+                .globalBatch(DEVICES * MICRO_BATCH).build();
     }
 
     static FlatLayout layout(int devices) {
-        try (Mlp probe = new Mlp(WIDTHS, config().precision(), 1)) {
-            return FlatLayout.of(probe.tensorSizes(), devices);
-        }
+        return FlatLayout.of(SyntheticModel.named(SIZES), devices);
     }
 
     public static void main(String[] args) {
         Path folder = Path.of(args[0]);
         FlatLayout layout = layout(DEVICES);
-        Teacher teacher = new Teacher(WIDTHS, 99);
         try (Arena arena = Arena.ofShared()) {
-            MemorySegment initial = ZeroTraining.paddedInitial(arena, WIDTHS, layout, 5);
+            MemorySegment initial = SyntheticModel.initial(arena, layout, 5);
             InProcessGroup.create(DEVICES, Duration.ofMinutes(1)).run(comm -> {
                 long first = 0;
                 ZeroDevice device;
@@ -49,12 +50,11 @@ public final class CheckpointSaveLoopMain {
                 } else {
                     device = new ZeroDevice(config(), layout, comm, initial);
                 }
-                try (Arena local = Arena.ofShared(); Mlp model = new Mlp(WIDTHS, config().precision(), MICRO_BATCH)) {
-                    MemorySegment x = local.allocate(MICRO_BATCH * 32L * 4, 64), y = local.allocate(MICRO_BATCH * 8L * 4, 64);
+                SyntheticModel model = new SyntheticModel(SIZES, config().precision(), comm.rank());
+                try (Arena local = Arena.ofShared()) {
                     MemorySegment all = local.allocate(layout.paddedSize() * 2, 64);
                     for (long s = first; ; s++) {
-                        teacher.sample(s, comm.rank(), x, y, MICRO_BATCH);
-                        model.loadBatch(x, y);
+                        model.setStep(s);
                         device.step(model);
                         if (comm.rank() == 0) {
                             device.gatherParams(all);

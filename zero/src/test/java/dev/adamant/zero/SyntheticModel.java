@@ -3,15 +3,21 @@ package dev.adamant.zero;
 import dev.adamant.fp16.BFloat16;
 import dev.adamant.fp16.Half;
 import dev.adamant.fp16.Precision;
+import dev.adamant.zero.partition.FlatLayout;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.SplittableRandom;
 
 /**
  * A stand-in model for engine tests: its gradient depends on the parameters, the step, the rank and
  * the element ({@code g = 0.1 p + noise}), so that every stage, partition and reduction shows in the
- * result, and it can inject an overflow or a failure where a test asks.
+ * result, and it can inject an overflow or a failure where a test asks. As a {@link ZeroRun.Workload}
+ * it is its own model, and prepares a step by taking its number.
  */
-final class SyntheticModel implements LayeredModel {
+public final class SyntheticModel implements LayeredModel, ZeroRun.Workload {
     private static final ValueLayout.OfShort S = ValueLayout.JAVA_SHORT_UNALIGNED;
     private final long[] sizes;
     private final Precision precision;
@@ -27,7 +33,7 @@ final class SyntheticModel implements LayeredModel {
     long failStep = -1;
     int failRank = -1;
 
-    SyntheticModel(long[] sizes, Precision precision, int rank) {
+    public SyntheticModel(long[] sizes, Precision precision, int rank) {
         this.sizes = sizes.clone();
         this.precision = precision;
         this.rank = rank;
@@ -36,6 +42,39 @@ final class SyntheticModel implements LayeredModel {
     void setStep(long step) {
         this.step = step;
         this.loss = 0;
+    }
+
+    @Override public LayeredModel model() { return this; }
+    @Override public void prepare(long step) { setStep(step); }
+
+    /** The tensor sizes of the demo's MLP of these widths, input first: layer l is a weight and a bias. */
+    public static long[] mlpSizes(int... widths) {
+        long[] sizes = new long[widths.length - 1];
+        for (int l = 0; l < sizes.length; l++) {
+            sizes[l] = (long) widths[l] * widths[l + 1] + widths[l + 1];
+        }
+        return sizes;
+    }
+
+    /** {@code sizes} named as the MLP names its layers ({@code layer0}, ...), in order. */
+    public static Map<String, Long> named(long[] sizes) {
+        Map<String, Long> m = new LinkedHashMap<>();
+        for (int t = 0; t < sizes.length; t++) {
+            m.put("layer" + t, sizes[t]);
+        }
+        return m;
+    }
+
+    /** Initial fp32 weights for {@code layout} drawn from N(0, 1) with {@code seed}, zeros in the padding. */
+    public static MemorySegment initial(Arena arena, FlatLayout layout, long seed) {
+        MemorySegment init = arena.allocate(layout.paddedSize() * Float.BYTES, 64);
+        SplittableRandom r = new SplittableRandom(seed);
+        for (FlatLayout.Tensor t : layout.tensors()) {
+            for (long i = 0; i < t.count(); i++) {
+                init.setAtIndex(ValueLayout.JAVA_FLOAT, t.offset() + i, (float) r.nextGaussian());
+            }
+        }
+        return init;
     }
 
     @Override public int layers() { return sizes.length; }

@@ -7,8 +7,8 @@ import dev.adamant.zero.StepResult;
 import dev.adamant.zero.ZeroCheckpoint;
 import dev.adamant.zero.ZeroConfig;
 import dev.adamant.zero.ZeroStage;
-import dev.adamant.zero.ZeroTraining;
-import dev.adamant.zero.model.Mlp;
+import dev.adamant.zero.SyntheticModel;
+import dev.adamant.zero.ZeroRun;
 import dev.adamant.zero.partition.FlatLayout;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -18,6 +18,7 @@ import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
+import java.util.function.Consumer;
 
 /**
  * One rank of the multi-process tests, started by {@link MpiCommunicatorTest} under {@code mpirun}:
@@ -215,7 +216,26 @@ public final class MpiRankMain {
 
     // ---------------------------------------------------------------- ZeRO over MPI against ZeRO in process
 
-    private static final int[] WIDTHS = {32, 64, 64, 8};
+    /** The shapes of the MLP the demo would train ({32, 64, 64, 8}), stepped with a {@link SyntheticModel}. */
+    private static final long[] SIZES = SyntheticModel.mlpSizes(32, 64, 64, 8);
+
+    /** {@code steps} steps of {@code config} on {@code devices} devices, from weights drawn with {@link #SEED}. */
+    private static ZeroRun.Plan plan(Arena arena, ZeroConfig config, int devices, long steps) {
+        FlatLayout layout = FlatLayout.of(SyntheticModel.named(SIZES), devices);
+        return new ZeroRun.Plan(config, layout, SyntheticModel.initial(arena, layout, SEED), steps);
+    }
+
+    private static ZeroRun.RankResult runRank(ZeroRun.Plan plan, ZeroRun.Checkpointing checkpoints, Communicator comm,
+                                              Consumer<StepResult> onStep) {
+        return ZeroRun.runRank(plan, checkpoints, comm, new SyntheticModel(SIZES, plan.config().precision(), comm.rank()),
+                onStep);
+    }
+
+    /** The same run on {@code plan}'s devices as threads of this process. */
+    private static ZeroRun.Result inProcess(ZeroRun.Plan plan, Duration timeout) {
+        return ZeroRun.run(plan, timeout, ZeroRun.Checkpointing.NONE,
+                rank -> new SyntheticModel(SIZES, plan.config().precision(), rank), r -> { });
+    }
 
     static ZeroConfig config(ZeroStage stage, Precision precision, int devices, int microBatch) {
         return ZeroConfig.builder().stage(stage).precision(precision).optimizer(AdamConfig.adamW().withLr(3e-3))
@@ -235,35 +255,40 @@ public final class MpiRankMain {
                 new Case(ZeroStage.OPTIMIZER_STATE, Precision.FP16), new Case(ZeroStage.GRADIENTS, Precision.FP16),
                 new Case(ZeroStage.PARAMETERS, Precision.FP16), new Case(ZeroStage.PARAMETERS, Precision.BF16));
         for (Case c : cases) {
-            ZeroTraining.Options o = new ZeroTraining.Options(n, config(c.stage(), c.precision(), n, batch), WIDTHS, batch,
-                    steps, SEED, timeout);
-            ZeroTraining.RankResult mine = ZeroTraining.runRank(o, comm, r -> { });
-            long skipped = mine.history().stream().filter(StepResult::skipped).count();
-            double[] measured = comm.allGatherDoubles(new double[] {
-                mine.traffic().bytesSent(), mine.traffic().bytesReceived(), mine.peak(),
-                mine.ledger().values().stream().mapToLong(Long::longValue).sum()});
-            if (comm.rank() == 0) {
-                ZeroTraining.Result threads = ZeroTraining.run(o, r -> { });
-                String what = c + " on " + n + " ranks";
-                check(Arrays.equals(threads.finalParams(), mine.finalParams()),
-                        what + ": parameters differ from the in-process run at element "
-                                + Arrays.mismatch(threads.finalParams(), mine.finalParams()));
-                for (int s = 0; s < steps; s++) {
-                    StepResult a = threads.history().get(s), m = mine.history().get(s);
-                    check(a.equals(m), what + ", step " + s + ": in process " + a + ", over MPI " + m);
-                }
-                for (int k = 0; k < n; k++) {
-                    long total = threads.ledgers().get(k).values().stream().mapToLong(Long::longValue).sum();
-                    check(measured[4 * k] == threads.traffic().get(k).bytesSent()
-                            && measured[4 * k + 1] == threads.traffic().get(k).bytesReceived(),
-                            what + ": rank " + k + "'s traffic differs");
-                    check(measured[4 * k + 2] == threads.peaks().get(k) && measured[4 * k + 3] == total,
-                            what + ": rank " + k + "'s memory differs");
-                }
-                System.out.println("rank 0: " + what + " bit-identical to " + n + " threads in process (" + steps
-                        + " steps, " + skipped + " skipped for overflow, loss " + mine.history().get(0).loss() + " -> "
-                        + mine.history().get(steps - 1).loss() + ")");
+            try (Arena arena = Arena.ofShared()) {
+                zero(comm, c + " on " + n + " ranks", plan(arena, config(c.stage(), c.precision(), n, batch), n, steps), timeout);
             }
+        }
+    }
+
+    private static void zero(MpiCommunicator comm, String what, ZeroRun.Plan plan, Duration timeout) {
+        int n = comm.size();
+        long steps = plan.steps();
+        ZeroRun.RankResult mine = runRank(plan, ZeroRun.Checkpointing.NONE, comm, r -> { });
+        long skipped = mine.history().stream().filter(StepResult::skipped).count();
+        double[] measured = comm.allGatherDoubles(new double[] {
+            mine.traffic().bytesSent(), mine.traffic().bytesReceived(), mine.peak(),
+            mine.ledger().values().stream().mapToLong(Long::longValue).sum()});
+        if (comm.rank() == 0) {
+            ZeroRun.Result threads = inProcess(plan, timeout);
+            check(Arrays.equals(threads.finalParams(), mine.finalParams()),
+                    what + ": parameters differ from the in-process run at element "
+                            + Arrays.mismatch(threads.finalParams(), mine.finalParams()));
+            for (int s = 0; s < steps; s++) {
+                StepResult a = threads.history().get(s), m = mine.history().get(s);
+                check(a.equals(m), what + ", step " + s + ": in process " + a + ", over MPI " + m);
+            }
+            for (int k = 0; k < n; k++) {
+                long total = threads.ledgers().get(k).values().stream().mapToLong(Long::longValue).sum();
+                check(measured[4 * k] == threads.traffic().get(k).bytesSent()
+                        && measured[4 * k + 1] == threads.traffic().get(k).bytesReceived(),
+                        what + ": rank " + k + "'s traffic differs");
+                check(measured[4 * k + 2] == threads.peaks().get(k) && measured[4 * k + 3] == total,
+                        what + ": rank " + k + "'s memory differs");
+            }
+            System.out.println("rank 0: " + what + " bit-identical to " + n + " threads in process (" + steps
+                    + " steps, " + skipped + " skipped for overflow, loss " + mine.history().get(0).loss() + " -> "
+                    + mine.history().get((int) steps - 1).loss() + ")");
         }
     }
 
@@ -275,25 +300,27 @@ public final class MpiRankMain {
     static void checkpoint(MpiCommunicator comm, Path folder) {
         int n = comm.size(), batch = 8;
         ZeroConfig config = config(ZeroStage.GRADIENTS, Precision.FP16, n, batch);
-        ZeroTraining.Options half = new ZeroTraining.Options(n, config, WIDTHS, batch, 6, SEED, Duration.ofMinutes(1));
-        ZeroTraining.Options whole = new ZeroTraining.Options(n, config, WIDTHS, batch, 12, SEED, Duration.ofMinutes(1));
-        ZeroTraining.runRank(half, new ZeroTraining.Checkpointing(folder, 0, null), comm, r -> { });
-        ZeroTraining.RankResult resumed = ZeroTraining.runRank(whole, new ZeroTraining.Checkpointing(null, 0, folder),
-                comm, r -> { });
+        try (Arena arena = Arena.ofShared()) {
+            checkpoint(comm, folder, plan(arena, config, n, 6), plan(arena, config, n, 12), batch);
+        }
+    }
+
+    private static void checkpoint(MpiCommunicator comm, Path folder, ZeroRun.Plan half, ZeroRun.Plan whole, int batch) {
+        int n = comm.size();
+        runRank(half, new ZeroRun.Checkpointing(folder, 0, null), comm, r -> { });
+        ZeroRun.RankResult resumed = runRank(whole, new ZeroRun.Checkpointing(null, 0, folder), comm, r -> { });
         if (comm.rank() == 0) {
-            ZeroTraining.Result straight = ZeroTraining.run(whole, r -> { });
+            ZeroRun.Result straight = inProcess(whole, Duration.ofMinutes(1));
             check(Arrays.equals(straight.finalParams(), resumed.finalParams()),
                     "resumed over MPI: parameters differ from 12 steps straight through");
             check(straight.history().subList(6, 12).equals(resumed.history()), "resumed over MPI: the steps differ");
-            try (Mlp probe = new Mlp(WIDTHS, Precision.FP16, 1)) {
-                FlatLayout three = FlatLayout.of(probe.tensorSizes(), 3);
-                InProcessGroup.create(3, Duration.ofMinutes(1)).run(c -> {
-                    ZeroCheckpoint.Restored r = ZeroCheckpoint.restore(config(ZeroStage.PARAMETERS, Precision.FP16, n,
-                            batch), three, c, folder);
-                    r.device().close();
-                    check(r.info().iterations() == 6 && r.info().savedDevices() == n, "restored " + r.info());
-                });
-            }
+            FlatLayout three = FlatLayout.of(SyntheticModel.named(SIZES), 3);
+            InProcessGroup.create(3, Duration.ofMinutes(1)).run(c -> {
+                ZeroCheckpoint.Restored r = ZeroCheckpoint.restore(config(ZeroStage.PARAMETERS, Precision.FP16, n,
+                        batch), three, c, folder);
+                r.device().close();
+                check(r.info().iterations() == 6 && r.info().savedDevices() == n, "restored " + r.info());
+            });
             System.out.println("rank 0: saved by " + n + " processes, resumed bit-identically, restored on 3 threads");
         }
     }
@@ -368,16 +395,17 @@ public final class MpiRankMain {
     /** All ranks train; after 3 steps the last rank runs {@code failure} while the others go on. */
     static void failAfterSomeSteps(MpiCommunicator comm, Runnable failure) {
         int n = comm.size(), batch = 8;
-        ZeroTraining.Options o = new ZeroTraining.Options(n, config(ZeroStage.PARAMETERS, Precision.FP16, n, batch),
-                WIDTHS, batch, 1_000_000, SEED, comm.settings().timeout());
         int[] seen = {0};
-        ZeroTraining.runRank(o, comm, r -> {
-            if (++seen[0] == 3 && comm.rank() == n - 1) {
-                System.out.println("rank " + comm.rank() + ": failing now");
-                System.out.flush();
-                failure.run();
-            }
-        });
+        try (Arena arena = Arena.ofShared()) {
+            runRank(plan(arena, config(ZeroStage.PARAMETERS, Precision.FP16, n, batch), n, 1_000_000),
+                    ZeroRun.Checkpointing.NONE, comm, r -> {
+                        if (++seen[0] == 3 && comm.rank() == n - 1) {
+                            System.out.println("rank " + comm.rank() + ": failing now");
+                            System.out.flush();
+                            failure.run();
+                        }
+                    });
+        }
         throw new AssertionError("rank " + comm.rank() + " finished a million steps: the failure never stopped it");
     }
 }
