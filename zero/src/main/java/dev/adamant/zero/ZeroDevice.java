@@ -248,17 +248,16 @@ public final class ZeroDevice implements AutoCloseable {
             }
             meanLoss = (float) (lossSum / losses.length);
         }
-        GradientStats stats = clip && !nonFinite ? new GradientStats(false, sumOfSquares(blocks)) : null;
-        if (nonFinite || (stats != null && stats.normOverflows())) {   // every device has the same sum: all skip
-            return new StepResult(steps, true, meanLoss, scale, scaler.update(true), Float.NaN, 1f);
-        }
         float coef = 1f, norm = Float.NaN;
-        if (clip) {
+        if (clip && !nonFinite) {
+            GradientStats stats = new GradientStats(false, sumOfSquares(blocks));
             coef = stats.clipCoefficient(config.maxGradNorm());
             norm = stats.norm();
-            if (coef == 0f) {   // the norm exceeds maxGradNorm by more than a float spans: as an infinite norm
-                return new StepResult(steps, true, meanLoss, scale, scaler.update(true), Float.NaN, 1f);
-            }
+        }
+        // Every device has the same flags and sum, so all skip alike. A coefficient of 0 is a norm that
+        // overflows in float, or one above maxGradNorm by more than a float spans: as an infinite norm.
+        if (nonFinite || coef == 0f) {
+            return new StepResult(steps, true, meanLoss, scale, scaler.update(true), Float.NaN, 1f);
         }
         for (Tensor t : tensors) {
             optimizers[t.index()].applyUpdate(ownParams(t), ownGrads(t), scale, coef, Runnable::run, 1);

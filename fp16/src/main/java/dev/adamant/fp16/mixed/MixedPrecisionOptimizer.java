@@ -248,15 +248,11 @@ public final class MixedPrecisionOptimizer implements AutoCloseable {
         float scale = scaler.scale();
         double[] blocks = maxGradNorm > 0 ? new double[SquareSums.blocks(n)] : null;
         boolean nonFinite = check(grads, scale, blocks, executor, parallelism);
-        if (nonFinite) {
-            return new StepReport(inner.stepCount(), true, scale, scaler.update(true), Float.NaN, 1f);
-        }
         GradientStats stats = new GradientStats(false, blocks == null ? Double.NaN : SquareSums.total(blocks));
-        if (blocks != null && stats.normOverflows()) {
-            return new StepReport(inner.stepCount(), true, scale, scaler.update(true), Float.NaN, 1f);
-        }
-        float coef = blocks == null ? 1f : stats.clipCoefficient(maxGradNorm);
-        if (coef == 0f) {   // the norm exceeds maxGradNorm by more than a float spans: as an infinite norm
+        float coef = nonFinite || blocks == null ? 1f : stats.clipCoefficient(maxGradNorm);
+        // A coefficient of 0 is a norm that overflows in float, or one above maxGradNorm by more than a
+        // float spans: as an infinite norm.
+        if (nonFinite || coef == 0f) {
             return new StepReport(inner.stepCount(), true, scale, scaler.update(true), Float.NaN, 1f);
         }
         update(params, grads, scale, coef, executor, parallelism);
