@@ -1,6 +1,6 @@
 package dev.adamant.zero;
 
-import dev.adamant.zero.comm.InProcessGroup;
+import dev.adamant.zero.comm.inprocess.InProcessGroup;
 import dev.adamant.zero.model.Mlp;
 import dev.adamant.zero.model.Teacher;
 import dev.adamant.zero.partition.FlatLayout;

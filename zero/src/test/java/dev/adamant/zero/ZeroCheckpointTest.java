@@ -11,7 +11,7 @@ import dev.adamant.fp16.Precision;
 import dev.adamant.fp16.Rounding;
 import dev.adamant.fp16.mixed.MixedPrecisionOptimizer;
 import dev.adamant.fp16.scaling.DynamicLossScaler;
-import dev.adamant.zero.comm.InProcessGroup;
+import dev.adamant.zero.comm.inprocess.InProcessGroup;
 import dev.adamant.zero.model.Mlp;
 import dev.adamant.zero.model.Teacher;
 import dev.adamant.zero.partition.FlatLayout;
