@@ -3,7 +3,8 @@
  * (the memory table as a calculator), {@link dev.adamant.zero.ZeroDevice} (one engine for all stages
  * around the mixed-precision optimizer), {@link dev.adamant.zero.MemoryLedger} (each device's bytes by
  * purpose) and {@link dev.adamant.zero.ZeroTraining} (a whole run of the demo's MLP on N threads).
- * Partitioning is in {@code dev.adamant.zero.partition}, communication in {@code dev.adamant.zero.comm},
+ * Partitioning is in {@code dev.adamant.zero.partition}, communication in {@code dev.adamant.zero.comm}
+ * (its backends in {@code .inprocess} and {@code .mpi}),
  * the model in {@code dev.adamant.zero.model}.
  */
 package dev.adamant.zero;
