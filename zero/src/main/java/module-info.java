@@ -5,5 +5,8 @@ module dev.adamant.zero {
 
     exports dev.adamant.zero;
     exports dev.adamant.zero.comm;
+    exports dev.adamant.zero.comm.inprocess;
+    exports dev.adamant.zero.comm.mpi;
+    // dev.adamant.zero.comm.internal (what the two backends share) is not exported.
     exports dev.adamant.zero.partition;
 }

@@ -1,8 +1,8 @@
 package dev.adamant.bench;
 
 import dev.adamant.fp16.Precision;
-import dev.adamant.zero.comm.MpiCommunicator;
 import dev.adamant.zero.comm.ReduceOp;
+import dev.adamant.zero.comm.mpi.MpiCommunicator;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;

@@ -7,7 +7,7 @@ import dev.adamant.zero.LayeredModel;
 import dev.adamant.zero.ZeroConfig;
 import dev.adamant.zero.ZeroDevice;
 import dev.adamant.zero.ZeroStage;
-import dev.adamant.zero.comm.InProcessGroup;
+import dev.adamant.zero.comm.inprocess.InProcessGroup;
 import dev.adamant.zero.partition.FlatLayout;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;

@@ -18,7 +18,7 @@ import dev.adamant.zero.ZeroConfig;
 import dev.adamant.zero.ZeroDevice;
 import dev.adamant.zero.ZeroRun;
 import dev.adamant.zero.ZeroStage;
-import dev.adamant.zero.comm.InProcessGroup;
+import dev.adamant.zero.comm.inprocess.InProcessGroup;
 import dev.adamant.zero.partition.FlatLayout;
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;

@@ -3,7 +3,7 @@ package dev.adamant.zero;
 import dev.adamant.zero.MemoryLedger.Purpose;
 import dev.adamant.zero.comm.CommStats;
 import dev.adamant.zero.comm.Communicator;
-import dev.adamant.zero.comm.InProcessGroup;
+import dev.adamant.zero.comm.inprocess.InProcessGroup;
 import dev.adamant.zero.partition.FlatLayout;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;

@@ -8,7 +8,7 @@ import dev.adamant.core.AdamConfig;
 import dev.adamant.fp16.Precision;
 import dev.adamant.fp16.Rounding;
 import dev.adamant.fp16.scaling.DynamicLossScaler;
-import dev.adamant.zero.comm.InProcessGroup;
+import dev.adamant.zero.comm.inprocess.InProcessGroup;
 import dev.adamant.zero.partition.FlatLayout;
 import java.io.IOException;
 import java.lang.foreign.Arena;

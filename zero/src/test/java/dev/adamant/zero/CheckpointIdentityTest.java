@@ -384,7 +384,7 @@ class CheckpointIdentityTest {
 
     /** Restores the format-1 checkpoint in {@code from} on 2 devices and saves it unchanged into {@code to}. */
     private static void resaveAsFormat2(Path from, Path to) {
-        dev.adamant.zero.comm.InProcessGroup.create(2, Duration.ofMinutes(1)).run(comm -> {
+        dev.adamant.zero.comm.inprocess.InProcessGroup.create(2, Duration.ofMinutes(1)).run(comm -> {
             ZeroCheckpoint.Restored r = ZeroCheckpoint.restore(v1Config(),
                     dev.adamant.zero.partition.FlatLayout.of(v1Sizes(), 2, 16), comm, from);
             try (ZeroDevice d = r.device()) {

@@ -3,7 +3,7 @@ package dev.adamant.zero;
 import dev.adamant.core.AdamConfig;
 import dev.adamant.fp16.Precision;
 import dev.adamant.fp16.scaling.DynamicLossScaler;
-import dev.adamant.zero.comm.InProcessGroup;
+import dev.adamant.zero.comm.inprocess.InProcessGroup;
 import dev.adamant.zero.partition.FlatLayout;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;

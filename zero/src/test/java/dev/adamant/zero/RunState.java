@@ -4,7 +4,7 @@ import dev.adamant.core.Optimizer;
 import dev.adamant.core.Optimizers;
 import dev.adamant.fp16.mixed.MixedPrecisionOptimizer;
 import dev.adamant.fp16.scaling.DynamicLossScaler;
-import dev.adamant.zero.comm.InProcessGroup;
+import dev.adamant.zero.comm.inprocess.InProcessGroup;
 import dev.adamant.zero.partition.FlatLayout;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;

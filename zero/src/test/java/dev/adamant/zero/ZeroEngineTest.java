@@ -13,7 +13,7 @@ import dev.adamant.fp16.Rounding;
 import dev.adamant.fp16.scaling.DynamicLossScaler;
 import dev.adamant.zero.MemoryLedger.Purpose;
 import dev.adamant.zero.comm.CommStats;
-import dev.adamant.zero.comm.InProcessGroup;
+import dev.adamant.zero.comm.inprocess.InProcessGroup;
 import dev.adamant.zero.partition.FlatLayout;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;

@@ -1,6 +1,7 @@
 package dev.adamant.zero.comm;
 
 import java.util.Arrays;
+import java.util.Objects;
 
 /**
  * Bytes one rank sent and received, per {@link Collective}, as a ring algorithm would move them
@@ -44,6 +45,27 @@ public final class CommStats {
         this.calls = calls;
         this.sent = sent;
         this.received = received;
+    }
+
+    /**
+     * A snapshot of counts indexed by {@link Collective#ordinal()}: completed calls, bytes sent and
+     * bytes received per the model above. For backends, which keep running counts and hand out
+     * snapshots; the arrays are copied.
+     *
+     * @throws NullPointerException if an array is null
+     * @throws IllegalArgumentException if an array's length is not the number of collectives
+     */
+    public static CommStats of(long[] calls, long[] bytesSent, long[] bytesReceived) {
+        return new CommStats(copy("calls", calls), copy("bytesSent", bytesSent), copy("bytesReceived", bytesReceived));
+    }
+
+    private static long[] copy(String name, long[] counts) {
+        Objects.requireNonNull(counts, name);
+        if (counts.length != KINDS.length) {
+            throw new IllegalArgumentException(name + ": expected " + KINDS.length + " counts (one per Collective), got "
+                    + counts.length);
+        }
+        return counts.clone();
     }
 
     /** No calls, no bytes. */

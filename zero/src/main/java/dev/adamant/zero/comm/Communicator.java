@@ -7,8 +7,8 @@ import java.lang.foreign.MemorySegment;
  * One rank's end of a group of {@link #size()} ranks that run collectives together, in the manner
  * of MPI and NCCL: every rank makes the same calls in the same order, each with its own buffers,
  * and a call returns on a rank once that rank's output is complete. Nothing in the interface
- * assumes the ranks share memory; {@link InProcessGroup} runs them as threads of one JVM, and a
- * backend across processes implements the same contract.
+ * assumes the ranks share memory; {@link dev.adamant.zero.comm.inprocess.InProcessGroup} runs them
+ * as threads of one JVM, and {@link dev.adamant.zero.comm.mpi.MpiCommunicator} as processes over MPI.
  *
  * <h2>Numbers</h2>
  * Buffers hold elements of a {@link Precision} in the platform's byte order. Reductions widen

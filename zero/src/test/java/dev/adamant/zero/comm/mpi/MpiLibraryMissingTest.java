@@ -1,8 +1,9 @@
-package dev.adamant.zero.comm;
+package dev.adamant.zero.comm.mpi;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.adamant.zero.comm.MpiException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;

@@ -1,6 +1,7 @@
-package dev.adamant.zero.comm;
+package dev.adamant.zero.comm.internal;
 
 import dev.adamant.fp16.Precision;
+import dev.adamant.zero.comm.ReduceOp;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -9,16 +10,17 @@ import java.util.Random;
 /**
  * The serial oracle for the collective tests, written without the code under test: half-precision
  * values decoded from their bit fields, narrowing by searching the format's ordered values for the
- * nearest (ties to the even encoding), sums folded left to right in float.
+ * nearest (ties to the even encoding), sums folded left to right in float. Public: the in-process
+ * and MPI tests, in their backends' packages, share it.
  */
-final class Reference {
+public final class Reference {
     private Reference() {}
 
-    static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED;
-    static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED;
+    public static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    public static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED;
 
     /** The value of a 16-bit encoding, decoded from its fields. */
-    static double decode(Precision p, int bits) {
+    public static double decode(Precision p, int bits) {
         int expBits = p == Precision.FP16 ? 5 : 8;
         int fracBits = 15 - expBits;
         int bias = (1 << (expBits - 1)) - 1;
@@ -37,12 +39,12 @@ final class Reference {
     }
 
     /** The largest finite positive encoding; the next one up is infinity. */
-    static int maxFinite(Precision p) {
+    public static int maxFinite(Precision p) {
         return p == Precision.FP16 ? 0x7BFF : 0x7F7F;
     }
 
     /** Round to nearest, ties to even, by search over the (monotone) positive encodings. NaN: any NaN encoding. */
-    static int encode(Precision p, float f) {
+    public static int encode(Precision p, float f) {
         int infinity = maxFinite(p) + 1;
         if (Float.isNaN(f)) {
             return 0x7FFF;
@@ -72,12 +74,12 @@ final class Reference {
         return sign | chosen;
     }
 
-    static float get(MemorySegment s, Precision p, long i) {
+    public static float get(MemorySegment s, Precision p, long i) {
         return p == Precision.FP32 ? s.getAtIndex(FLOAT, i) : (float) decode(p, s.getAtIndex(SHORT, i) & 0xFFFF);
     }
 
     /** Stores {@code f} rounded to nearest even. */
-    static void set(MemorySegment s, Precision p, long i, float f) {
+    public static void set(MemorySegment s, Precision p, long i, float f) {
         if (p == Precision.FP32) {
             s.setAtIndex(FLOAT, i, f);
         } else {
@@ -86,16 +88,16 @@ final class Reference {
     }
 
     /** The element's bits, for bitwise comparison. */
-    static int bits(MemorySegment s, Precision p, long i) {
+    public static int bits(MemorySegment s, Precision p, long i) {
         return p == Precision.FP32 ? Float.floatToRawIntBits(s.getAtIndex(FLOAT, i)) : s.getAtIndex(SHORT, i) & 0xFFFF;
     }
 
-    static MemorySegment allocate(Arena arena, Precision p, long elements) {
+    public static MemorySegment allocate(Arena arena, Precision p, long elements) {
         return arena.allocate(elements * p.bytes(), p.bytes());
     }
 
     /** Random values of moderate size (sums of a few stay finite in fp16), many exponents. */
-    static MemorySegment random(Arena arena, Precision p, long elements, Random rnd) {
+    public static MemorySegment random(Arena arena, Precision p, long elements, Random rnd) {
         MemorySegment s = allocate(arena, p, elements);
         for (long i = 0; i < elements; i++) {
             float f = (float) (rnd.nextGaussian() * Math.pow(2, rnd.nextInt(-12, 8)));
@@ -109,14 +111,14 @@ final class Reference {
         return s;
     }
 
-    static MemorySegment copy(Arena arena, MemorySegment s) {
+    public static MemorySegment copy(Arena arena, MemorySegment s) {
         MemorySegment c = arena.allocate(s.byteSize(), 4);
         c.copyFrom(s);
         return c;
     }
 
     /** {@code f(x0, x1, ...)} folded left to right over {@code inputs[k][offset + i]}, in float, then narrowed. */
-    static MemorySegment fold(Arena arena, MemorySegment[] inputs, long offset, long count, Precision p,
+    public static MemorySegment fold(Arena arena, MemorySegment[] inputs, long offset, long count, Precision p,
                               ReduceOp op) {
         MemorySegment out = allocate(arena, p, count);
         for (long i = 0; i < count; i++) {
@@ -131,7 +133,7 @@ final class Reference {
     }
 
     /** Max with NaN winning and +0 above -0, written out rather than taken from Math.max. */
-    static float max(float a, float b) {
+    public static float max(float a, float b) {
         if (Float.isNaN(a) || Float.isNaN(b)) {
             return Float.NaN;
         }
@@ -142,7 +144,7 @@ final class Reference {
     }
 
     /** The index of the first element whose bits differ, or -1. */
-    static long firstDifference(MemorySegment expected, MemorySegment actual, Precision p) {
+    public static long firstDifference(MemorySegment expected, MemorySegment actual, Precision p) {
         if (expected.byteSize() != actual.byteSize()) {
             return 0;
         }

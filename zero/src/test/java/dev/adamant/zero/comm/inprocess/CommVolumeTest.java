@@ -1,9 +1,15 @@
-package dev.adamant.zero.comm;
+package dev.adamant.zero.comm.inprocess;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.adamant.fp16.Precision;
+import dev.adamant.zero.comm.Collective;
+import dev.adamant.zero.comm.CommStats;
+import dev.adamant.zero.comm.Communicator;
+import dev.adamant.zero.comm.ReduceOp;
+import dev.adamant.zero.comm.internal.Reference;
+import dev.adamant.zero.comm.internal.RingVolume;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.time.Duration;

@@ -1,4 +1,4 @@
-package dev.adamant.zero.comm;
+package dev.adamant.zero.comm.mpi;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;

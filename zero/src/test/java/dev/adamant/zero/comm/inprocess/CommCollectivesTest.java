@@ -1,9 +1,12 @@
-package dev.adamant.zero.comm;
+package dev.adamant.zero.comm.inprocess;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.adamant.fp16.Precision;
+import dev.adamant.zero.comm.ReduceOp;
+import dev.adamant.zero.comm.internal.Reduction;
+import dev.adamant.zero.comm.internal.Reference;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.time.Duration;

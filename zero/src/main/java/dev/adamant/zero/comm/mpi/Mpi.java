@@ -1,5 +1,6 @@
-package dev.adamant.zero.comm;
+package dev.adamant.zero.comm.mpi;
 
+import dev.adamant.zero.comm.MpiException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
@@ -13,7 +14,7 @@ import java.util.Optional;
 
 /**
  * Downcalls into Open MPI's {@code libmpi.so.40} through {@link Linker}: the few functions
- * {@link MpiCommunicator} needs, and Open MPI's predefined handles, which are the addresses of the
+ * {@link MpiRuntime} and {@link PieceExchange} need, and Open MPI's predefined handles, which are the addresses of the
  * library's exported globals ({@code MPI_COMM_WORLD} is {@code &ompi_mpi_comm_world}, {@code MPI_FLOAT}
  * is {@code &ompi_mpi_float}, ...). {@code MPI_STATUSES_IGNORE} is the address 0, as Open MPI's
  * {@code mpi.h} defines it. Every function
@@ -144,6 +145,27 @@ final class Mpi {
             return new String(text.asSlice(0, n).toArray(ValueLayout.JAVA_BYTE), StandardCharsets.UTF_8);
         } catch (Throwable t) {
             return "unknown error (" + t + ")";
+        }
+    }
+
+    /** A downcall that returns an MPI error code. */
+    @FunctionalInterface
+    interface Downcall {
+        int invoke() throws Throwable;
+    }
+
+    /**
+     * Runs {@code d} and returns its MPI error code (pass it to {@link #check}); unchecked
+     * throwables pass through, anything else ({@code invokeExact} declares {@code Throwable}) comes
+     * back as the cause of an {@link IllegalStateException}.
+     */
+    static int call(Downcall d) {
+        try {
+            return d.invoke();
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
         }
     }
 

@@ -1,4 +1,4 @@
-package dev.adamant.zero.comm;
+package dev.adamant.zero.comm.inprocess;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -9,6 +9,10 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.adamant.fp16.Precision;
+import dev.adamant.zero.comm.CollectiveTimeoutException;
+import dev.adamant.zero.comm.Communicator;
+import dev.adamant.zero.comm.GroupFailedException;
+import dev.adamant.zero.comm.ReduceOp;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.time.Duration;

@@ -1,6 +1,15 @@
-package dev.adamant.zero.comm;
+package dev.adamant.zero.comm.inprocess;
 
 import dev.adamant.fp16.Precision;
+import dev.adamant.zero.comm.Collective;
+import dev.adamant.zero.comm.CommStats;
+import dev.adamant.zero.comm.Communicator;
+import dev.adamant.zero.comm.ReduceOp;
+import dev.adamant.zero.comm.internal.Call;
+import dev.adamant.zero.comm.internal.CommChecks;
+import dev.adamant.zero.comm.internal.Reduction;
+import dev.adamant.zero.comm.internal.RingVolume;
+import dev.adamant.zero.comm.internal.StatsRecorder;
 import java.lang.foreign.MemorySegment;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicReference;

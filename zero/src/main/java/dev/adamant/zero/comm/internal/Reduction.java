@@ -1,7 +1,8 @@
-package dev.adamant.zero.comm;
+package dev.adamant.zero.comm.internal;
 
 import dev.adamant.fp16.BFloat16;
 import dev.adamant.fp16.Precision;
+import dev.adamant.zero.comm.ReduceOp;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
@@ -22,9 +23,9 @@ import java.lang.foreign.ValueLayout;
  * <p>Cost per element: one read of each input, one write of the output, {@code N-1} adds; the
  * caller has checked the sizes, the precision and that the segments are open.
  */
-final class Reduction {
+public final class Reduction {
     /** Elements per block: 2 float arrays and a short array stay well inside a 32 KiB L1. */
-    static final int BLOCK = 2048;
+    public static final int BLOCK = 2048;
     private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED;
     private static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED;
 
@@ -37,7 +38,7 @@ final class Reduction {
      * {@code precision}. {@code out} may be exactly one of the inputs but must not overlap any other.
      * A single input is copied unchanged.
      */
-    void reduce(MemorySegment[] inputs, MemorySegment out, long count, Precision precision, ReduceOp op) {
+    public void reduce(MemorySegment[] inputs, MemorySegment out, long count, Precision precision, ReduceOp op) {
         if (inputs.length == 1) {
             // One rank: the result is its input, bit for bit (NaN payloads included).
             MemorySegment.copy(inputs[0], 0, out, 0, count * precision.bytes());

@@ -1,6 +1,10 @@
-package dev.adamant.zero.comm;
+package dev.adamant.zero.comm.internal;
 
 import dev.adamant.fp16.Precision;
+import dev.adamant.zero.comm.Collective;
+import dev.adamant.zero.comm.CollectiveMismatchException;
+import dev.adamant.zero.comm.Communicator;
+import dev.adamant.zero.comm.ReduceOp;
 import java.lang.foreign.MemorySegment;
 
 /**
@@ -12,26 +16,26 @@ import java.lang.foreign.MemorySegment;
  *     buffer's elements for allReduce and broadcast, the array length for allGatherDoubles
  * @param root broadcast's root, else -1
  */
-record Call(Collective kind, long seq, Precision precision, ReduceOp op, long elements, int root,
+public record Call(Collective kind, long seq, Precision precision, ReduceOp op, long elements, int root,
             String readName, MemorySegment read, String writeName, MemorySegment write,
             float floatValue, boolean boolValue, double[] doubles) {
 
-    static Call data(Collective kind, long seq, Precision precision, ReduceOp op, long elements, int root,
+    public static Call data(Collective kind, long seq, Precision precision, ReduceOp op, long elements, int root,
                      String readName, MemorySegment read, String writeName, MemorySegment write) {
         return new Call(kind, seq, precision, op, elements, root, readName, read, writeName, write, 0f, false, null);
     }
 
-    static Call control(Collective kind, long seq, long elements, float f, boolean b, double[] d) {
+    public static Call control(Collective kind, long seq, long elements, float f, boolean b, double[] d) {
         return new Call(kind, seq, null, null, elements, -1, null, null, null, null, f, b, d);
     }
 
     /** Whether both ranks made the same call (values and buffers aside). */
-    boolean agrees(Call o) {
+    public boolean agrees(Call o) {
         return kind == o.kind && precision == o.precision && op == o.op && elements == o.elements && root == o.root;
     }
 
     /** {@link Communicator#allReduceMax}'s answer: the ranks' values folded with {@link Math#max} in rank order. */
-    static float maxOf(Call[] calls) {
+    public static float maxOf(Call[] calls) {
         float max = calls[0].floatValue;
         for (int k = 1; k < calls.length; k++) {
             max = Math.max(max, calls[k].floatValue);
@@ -40,7 +44,7 @@ record Call(Collective kind, long seq, Precision precision, ReduceOp op, long el
     }
 
     /** {@link Communicator#anyTrue}'s answer: whether any rank passed true. */
-    static boolean anyOf(Call[] calls) {
+    public static boolean anyOf(Call[] calls) {
         for (Call c : calls) {
             if (c.boolValue) {
                 return true;
@@ -50,7 +54,7 @@ record Call(Collective kind, long seq, Precision precision, ReduceOp op, long el
     }
 
     /** {@code "allReduce(FP32, SUM, 1000 elements) #3"}. */
-    String describe() {
+    public String describe() {
         String args = switch (kind) {
             case REDUCE_SCATTER, ALL_GATHER -> precision + ", " + elements + " elements per rank";
             case ALL_REDUCE -> precision + ", " + op + ", " + elements + " elements";
@@ -65,7 +69,7 @@ record Call(Collective kind, long seq, Precision precision, ReduceOp op, long el
      * Checks that all ranks made the same call and that no rank writes memory another rank uses;
      * returns the problem, or null. Every rank would compute the same answer from the same calls.
      */
-    static RuntimeException checkGroup(Call[] calls) {
+    public static RuntimeException checkGroup(Call[] calls) {
         for (Call c : calls) {
             if (!c.agrees(calls[0])) {
                 StringBuilder b = new StringBuilder("collective mismatch: the ranks' calls differ");

@@ -1,6 +1,7 @@
-package dev.adamant.zero.comm;
+package dev.adamant.zero.comm.internal;
 
 import dev.adamant.fp16.Precision;
+import dev.adamant.zero.comm.Communicator;
 import java.lang.foreign.MemorySegment;
 import java.util.Objects;
 
@@ -8,7 +9,7 @@ import java.util.Objects;
  * Argument checks shared by the backends, in the manner of {@code dev.adamant.core.memory.Segments}:
  * each names the argument and says what was expected, and reads only the segment's metadata.
  */
-final class CommChecks {
+public final class CommChecks {
     /** A thread that is never started: only confined segments refuse it access. */
     private static final Thread OTHER_THREAD = Thread.ofPlatform().unstarted(() -> { });
 
@@ -18,7 +19,7 @@ final class CommChecks {
      * Checks that {@code segment} is non-null, open, accessible from every thread, writable if asked,
      * and holds whole elements of {@code precision}; returns its element count.
      */
-    static long elements(String name, MemorySegment segment, Precision precision, boolean writable) {
+    public static long elements(String name, MemorySegment segment, Precision precision, boolean writable) {
         open(name, segment);
         if (!segment.isAccessibleBy(OTHER_THREAD)) {
             throw new IllegalArgumentException(name + ": the other ranks' threads read or write this segment,"
@@ -33,7 +34,7 @@ final class CommChecks {
      * accessible from this thread, writable if asked, and holds whole elements of {@code precision};
      * returns its element count.
      */
-    static long nativeElements(String name, MemorySegment segment, Precision precision, boolean writable) {
+    public static long nativeElements(String name, MemorySegment segment, Precision precision, boolean writable) {
         open(name, segment);
         if (!segment.isNative()) {
             throw new IllegalArgumentException(name + ": expected a native segment (MPI reads and writes memory by"
@@ -66,7 +67,7 @@ final class CommChecks {
     }
 
     /** Checks that {@code segment} holds exactly {@code expected} elements; {@code why} says where that number comes from. */
-    static void exactly(String name, MemorySegment segment, Precision precision, long expected, String why) {
+    public static void exactly(String name, MemorySegment segment, Precision precision, long expected, String why) {
         long got = segment.byteSize() / precision.bytes();
         if (got != expected) {
             throw new IllegalArgumentException(name + ": expected " + expected + " " + precision + " elements ("
@@ -76,7 +77,7 @@ final class CommChecks {
     }
 
     /** Checks that a buffer of {@code elements} elements splits evenly across {@code size} ranks; returns the share. */
-    static long perRank(String name, long elements, int size, Precision precision) {
+    public static long perRank(String name, long elements, int size, Precision precision) {
         if (elements % size != 0) {
             throw new IllegalArgumentException(name + ": expected a multiple of " + size + " " + precision
                     + " elements (one equal slice per rank), got " + elements);
@@ -88,7 +89,7 @@ final class CommChecks {
      * Refuses {@code part} overlapping {@code whole} unless it is exactly the slice of
      * {@code whole} at {@code offset} bytes (the in-place form).
      */
-    static void disjointOrSlice(String partName, MemorySegment part, String wholeName, MemorySegment whole,
+    public static void disjointOrSlice(String partName, MemorySegment part, String wholeName, MemorySegment whole,
                                 long offset, String sliceName) {
         if (part.asOverlappingSlice(whole).isEmpty()) {
             return;
@@ -105,12 +106,12 @@ final class CommChecks {
 
     /** How a backend checks one segment: {@link #elements} (in process) or {@link #nativeElements} (MPI). */
     @FunctionalInterface
-    interface SegmentCheck {
+    public interface SegmentCheck {
         long elements(String name, MemorySegment segment, Precision precision, boolean writable);
     }
 
     /** {@link Communicator#reduceScatter}'s arguments; returns the per-rank count {@code P}. */
-    static long reduceScatter(SegmentCheck check, MemorySegment send, MemorySegment recv, Precision precision, int rank,
+    public static long reduceScatter(SegmentCheck check, MemorySegment send, MemorySegment recv, Precision precision, int rank,
                               int size) {
         Objects.requireNonNull(precision, "precision");
         check.elements("send", send, precision, false);
@@ -121,7 +122,7 @@ final class CommChecks {
     }
 
     /** {@link Communicator#reduce}'s arguments; returns the element count. */
-    static long reduce(SegmentCheck check, MemorySegment send, MemorySegment recv, Precision precision, int root,
+    public static long reduce(SegmentCheck check, MemorySegment send, MemorySegment recv, Precision precision, int root,
                        int rank, int size) {
         Objects.requireNonNull(precision, "precision");
         root(root, size);
@@ -138,7 +139,7 @@ final class CommChecks {
     }
 
     /** {@link Communicator#allGather}'s arguments; returns the per-rank count {@code P}. */
-    static long allGather(SegmentCheck check, MemorySegment send, MemorySegment recv, Precision precision, int rank,
+    public static long allGather(SegmentCheck check, MemorySegment send, MemorySegment recv, Precision precision, int rank,
                           int size) {
         Objects.requireNonNull(precision, "precision");
         long p = check.elements("send", send, precision, false);
@@ -149,13 +150,13 @@ final class CommChecks {
     }
 
     /** {@link Communicator#allGatherInPlace}'s arguments; returns the per-rank count {@code P}. */
-    static long allGatherInPlace(SegmentCheck check, MemorySegment buffer, Precision precision, int size) {
+    public static long allGatherInPlace(SegmentCheck check, MemorySegment buffer, Precision precision, int size) {
         Objects.requireNonNull(precision, "precision");
         return perRank("buffer", check.elements("buffer", buffer, precision, true), size, precision);
     }
 
     /** Checks {@code 0 <= root < size}. */
-    static void root(int root, int size) {
+    public static void root(int root, int size) {
         if (root < 0 || root >= size) {
             throw new IllegalArgumentException("root: expected a rank in [0, " + size + "), got " + root);
         }

@@ -1,5 +1,10 @@
-package dev.adamant.zero.comm;
+package dev.adamant.zero.comm.inprocess;
 
+import dev.adamant.zero.comm.Collective;
+import dev.adamant.zero.comm.CollectiveMismatchException;
+import dev.adamant.zero.comm.CollectiveTimeoutException;
+import dev.adamant.zero.comm.GroupFailedException;
+import dev.adamant.zero.comm.internal.Call;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;

@@ -1,4 +1,4 @@
-package dev.adamant.zero.comm;
+package dev.adamant.zero.comm.mpi;
 
 import dev.adamant.core.AdamConfig;
 import dev.adamant.fp16.Precision;
@@ -9,6 +9,15 @@ import dev.adamant.zero.ZeroConfig;
 import dev.adamant.zero.ZeroStage;
 import dev.adamant.zero.SyntheticModel;
 import dev.adamant.zero.ZeroRun;
+import dev.adamant.zero.comm.Collective;
+import dev.adamant.zero.comm.CollectiveMismatchException;
+import dev.adamant.zero.comm.CommStats;
+import dev.adamant.zero.comm.Communicator;
+import dev.adamant.zero.comm.GroupFailedException;
+import dev.adamant.zero.comm.MpiException;
+import dev.adamant.zero.comm.ReduceOp;
+import dev.adamant.zero.comm.inprocess.InProcessGroup;
+import dev.adamant.zero.comm.internal.Reference;
 import dev.adamant.zero.partition.FlatLayout;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
