@@ -4,11 +4,16 @@ import java.lang.foreign.MemorySegment;
 import java.util.Objects;
 
 /**
- * Argument checks for the float buffers that public entry points accept.
+ * The one set of argument checks for the segments that every module's public entry points accept:
+ * floats (4-byte elements) and 16-bit values (2-byte elements).
  *
  * <p>Every check names the argument and says what was expected, in the manner of
- * {@code "params: expected 4096 bytes (1024 floats), got 4092"}. Checks only read the segment's
- * metadata; none touches its contents, so a rejected call changes nothing.
+ * {@code "params: expected 4096 bytes (1024 floats), got 4092 bytes"}, with one exception type per
+ * kind of mistake: {@link NullPointerException} for a null segment, {@link IllegalArgumentException}
+ * for a closed, misaligned, read-only, wrongly sized, out-of-range or overlapping one, and
+ * {@link WrongThreadException} for one that a thread of the call may not access
+ * ({@link #checkAccessible(String, MemorySegment, int)}). Checks only read the segment's metadata;
+ * none touches its contents, so a rejected call changes nothing. Internal: see the package.
  */
 public final class Segments {
     /** Bytes in one fp32 element. */
@@ -40,12 +45,23 @@ public final class Segments {
      */
     public static void checkFloatRange(String name, MemorySegment segment, long offset, long count,
                                        boolean writable) {
-        checkUsable(name, segment, writable);
-        long floats = segment.byteSize() / FLOAT_BYTES;
-        if (offset < 0 || count < 0 || offset > floats - count) {
-            throw new IllegalArgumentException(name + ": floats [" + offset + ", " + offset + " + "
-                    + count + ") out of bounds for a segment of " + floats
-                    + " floats (expected: offset >= 0, count >= 0, offset + count <= " + floats + ")");
+        checkRange(name, segment, offset, count, writable, FLOAT_BYTES);
+    }
+
+    /**
+     * Checks that elements {@code [offset, offset + count)} of {@code elementBytes} bytes each (4 for
+     * floats, 2 for 16-bit values) lie inside {@code segment}, which must be live, aligned to
+     * {@code elementBytes}, and writable if {@code writable}.
+     */
+    public static void checkRange(String name, MemorySegment segment, long offset, long count, boolean writable,
+                                  long elementBytes) {
+        checkUsable(name, segment, writable, elementBytes);
+        long n = segment.byteSize() / elementBytes;
+        if (offset < 0 || count < 0 || offset > n - count) {
+            String what = elements(elementBytes);
+            throw new IllegalArgumentException(name + ": " + what + " [" + offset + ", " + offset + " + " + count
+                    + ") out of bounds for a segment of " + n + " " + what + " (expected: offset >= 0, count >= 0,"
+                    + " offset + count <= " + n + ")");
         }
     }
 
