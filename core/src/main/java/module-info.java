@@ -10,9 +10,11 @@ module dev.adamant.core {
     requires static jdk.management;
 
     exports dev.adamant.core;
-    exports dev.adamant.core.memory;
-    // Kernels trust their callers; only our own modules may call them directly.
-    exports dev.adamant.core.kernel to dev.adamant.fp16, dev.adamant.examples;
-    // The one species and byte-order definition, for our modules' Panama kernels.
-    exports dev.adamant.core.panama to dev.adamant.fp16, dev.adamant.examples;
+    // The shared check vocabulary (Segments) and allocation helpers of our modules: internal, see its package-info.
+    exports dev.adamant.core.memory to dev.adamant.fp16, dev.adamant.zero, dev.adamant.examples;
+    // Kernels trust their callers; only our own modules may call them directly (bench: Chunks, to
+    // split its yardstick loops the way a step is split).
+    exports dev.adamant.core.kernel to dev.adamant.fp16, dev.adamant.examples, dev.adamant.bench;
+    // The one species and byte-order definition, for our modules' Panama kernels and the benchmarks' loops.
+    exports dev.adamant.core.panama to dev.adamant.fp16, dev.adamant.examples, dev.adamant.bench;
 }

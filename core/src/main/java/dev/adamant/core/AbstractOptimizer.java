@@ -208,23 +208,20 @@ abstract class AbstractOptimizer implements Optimizer {
         @Override
         public void apply(MemorySegment params, MemorySegment grads, long stateOffset) {
             checkUnfinished();
-            Segments.checkUsable("params", params, true);
+            long count = Segments.checkWhole("params", params, true, Segments.FLOAT_BYTES);
             Segments.checkUsable("grads", grads, false);
-            if (params.byteSize() % Float.BYTES != 0) {
-                throw new IllegalArgumentException("params: expected a whole number of floats, got "
-                        + params.byteSize() + " bytes");
-            }
             if (params.byteSize() != grads.byteSize()) {
                 throw new IllegalArgumentException("grads: expected as many floats as params (" + params.byteSize()
                         + " bytes), got " + grads.byteSize() + " bytes");
             }
-            long count = params.byteSize() / Float.BYTES;
             if (stateOffset < 0 || stateOffset > size - count) {
                 throw new IllegalArgumentException("stateOffset: floats [" + stateOffset + ", " + stateOffset + " + "
                         + count + ") out of bounds for an optimizer of " + size + " (expected: 0 <= stateOffset <= "
                         + (size - count) + ")");
             }
             Segments.checkDisjoint("params", params, "grads", grads);
+            Segments.checkAccessible("params", params);
+            Segments.checkAccessible("grads", grads);
             kernel.run(params, grads, stateOffset, count);
         }
 

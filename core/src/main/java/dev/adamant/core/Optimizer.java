@@ -21,8 +21,10 @@ import java.util.concurrent.Executor;
  * <p>Bad input is refused before anything is written, with an exception that names the argument:
  * {@link NullPointerException} for nulls, {@link IllegalArgumentException} for sizes other than
  * {@code size()} floats, misaligned, closed or read-only parameter segments, overlapping parameters
- * and gradients, a parallelism below 1; {@link IllegalStateException} for a step after
- * {@link #close()}. {@link Optimizers} refuses {@code n} above {@code Buffers.MAX_FLOATS} (2^61 - 1,
+ * and gradients, a parallelism below 1; {@link WrongThreadException} (the JDK's own type for it)
+ * for a segment that a thread the step runs on may not access: one confined to another thread, or,
+ * for a step split across threads, any {@code Arena.ofConfined()} segment; {@link IllegalStateException}
+ * for a step after {@link #close()}. {@link Optimizers} refuses {@code n} above {@code Buffers.MAX_FLOATS} (2^61 - 1,
  * whose byte size no longer fits in a long) the same way.
  *
  * <p>Non-finite gradients are not refused (the fp16 module's loss scaler skips such steps): a NaN

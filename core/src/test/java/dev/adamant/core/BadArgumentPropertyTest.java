@@ -411,7 +411,8 @@ class BadArgumentPropertyTest {
                             params = bad == StepBad.PARAMS_CONFINED ? mine : p;
                             grads = bad == StepBad.GRADS_CONFINED ? mine : g;
                             overload = 1 + r.nextInt(2);
-                            also = new String[] {"confined"};
+                            type = WrongThreadException.class;
+                            also = new String[] {"confined", Chunks.count(n, parallelism) + " threads"};
                         }
                         case EXECUTOR_REFUSES -> {
                             argument = "executor";
@@ -663,8 +664,12 @@ class BadArgumentPropertyTest {
                             assertRefused(IllegalArgumentException.class, name,
                                     () -> Segments.checkDisjoint(name, seg.asSlice(from * 4, 4), "other", seg), "other");
                         }
-                        case SHARED_CONFINED -> assertRefused(IllegalArgumentException.class, name,
-                                () -> Segments.checkShared(name, confined.allocate(4)), "confined");
+                        case SHARED_CONFINED -> {
+                            int threads = 2 + r.nextInt(8);
+                            assertRefused(WrongThreadException.class, name,
+                                    () -> Segments.checkAccessible(name, confined.allocate(4), threads), "confined",
+                                    threads + " threads");
+                        }
                         case POSITIVE -> {
                             long k = number > 0 ? -number : number;
                             assertRefused(IllegalArgumentException.class, name, () -> Segments.checkPositive(name, k),

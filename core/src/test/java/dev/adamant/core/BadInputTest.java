@@ -9,6 +9,8 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
 import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.function.Supplier;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
@@ -163,7 +165,7 @@ class BadInputTest {
 
     @Test
     void closedArena() {
-        refusedAndUnchanged(IllegalArgumentException.class, "grads: the segment's arena is closed", (o, a, p, g) -> {
+        refusedAndUnchanged(IllegalArgumentException.class, "grads: expected a segment whose arena is open, got one whose arena is closed", (o, a, p, g) -> {
             MemorySegment dead;
             try (Arena other = Arena.ofConfined()) {
                 dead = other.allocate(N * 4L);
@@ -174,7 +176,7 @@ class BadInputTest {
 
     @Test
     void overlappingParametersAndGradients() {
-        refusedAndUnchanged(IllegalArgumentException.class, "params and grads must not overlap",
+        refusedAndUnchanged(IllegalArgumentException.class, "params and grads: expected disjoint segments, got ones that overlap",
                 (o, a, p, g) -> o.step(p, p));
     }
 
@@ -192,14 +194,39 @@ class BadInputTest {
         try (Arena confined = Arena.ofConfined(); Arena shared = Arena.ofShared();
              Optimizer opt = Optimizers.adam(AdamConfig.adam(), n)) {
             MemorySegment p = shared.allocate(n * 4L), g = shared.allocate(n * 4L);
-            assertRefused(IllegalArgumentException.class, "grads: a parallel step needs a segment that every thread",
-                    () -> opt.step(p, confined.allocate(n * 4L), 2));
-            assertRefused(IllegalArgumentException.class, "params: a parallel step needs",
+            assertRefused(WrongThreadException.class, "grads: expected a segment that all 2 threads of the call can"
+                    + " access", () -> opt.step(p, confined.allocate(n * 4L), 2));
+            assertRefused(WrongThreadException.class, "params: expected a segment that all 2 threads",
                     () -> opt.step(confined.allocate(n * 4L), g, 2));
             assertEquals(0, opt.stepCount());
             opt.step(confined.allocate(n * 4L), confined.allocate(n * 4L));   // serial: fine
             opt.step(p, g, 2);
             assertEquals(2, opt.stepCount());
+        }
+    }
+
+    /** The one-thread form of the same check: segments confined to another thread, in a step and in a begun step. */
+    @Test
+    void segmentsConfinedToAnotherThread() throws Exception {
+        ExecutorService owner = Executors.newSingleThreadExecutor();
+        try {
+            Arena theirs = owner.submit(Arena::ofConfined).get();
+            MemorySegment foreign = owner.submit(() -> theirs.allocate(N * 4L, 64)).get();
+            refusedAndUnchanged(WrongThreadException.class, "grads: expected a segment the calling thread",
+                    (o, a, p, g) -> o.step(p, foreign));
+            refusedAndUnchanged(WrongThreadException.class, "params: expected a segment the calling thread",
+                    (o, a, p, g) -> o.step(foreign, g, 3));
+            try (Arena arena = Arena.ofConfined(); Optimizer opt = Optimizers.adam(AdamConfig.adam(), N);
+                 Optimizer.Step step = opt.beginStep()) {
+                MemorySegment p = arena.allocate(N * 4L, 64);
+                assertRefused(WrongThreadException.class, "params: expected a segment the calling thread",
+                        () -> step.apply(foreign, p, 0));
+                assertRefused(WrongThreadException.class, "confined to another thread", () -> step.apply(p, foreign, 0));
+                assertEquals(0f, p.getAtIndex(TestData.F, 0));
+            }
+            owner.submit(theirs::close).get();
+        } finally {
+            owner.shutdown();
         }
     }
 

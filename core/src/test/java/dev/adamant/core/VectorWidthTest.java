@@ -35,6 +35,9 @@ class VectorWidthTest {
     }
 
     private static String child(String bits) throws IOException, InterruptedException {
+        // The child starts from java.class.path, which the module-path run leaves the modules off
+        // (it runs this test only when named with -Dtest).
+        assumeTrue(System.getProperty("adamant.expectModulePath") == null, "not in the module-path run");
         Path java = Path.of(System.getProperty("java.home"), "bin", "java");
         List<String> command = new ArrayList<>(List.of(java.toString(), "--add-modules", "jdk.incubator.vector",
                 "-Dadamant.kernels=auto", "-D" + Vectorization.BITS_PROPERTY + "=" + bits,

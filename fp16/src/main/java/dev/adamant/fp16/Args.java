@@ -79,15 +79,9 @@ final class Args {
         Segments.checkAccessible("floats", floats);
     }
 
-    /** As {@link Segments#checkFloatRange}, for 16-bit values: live, 2-byte aligned, in bounds, writable if asked. */
+    /** As {@link #checkFloats}, for 16-bit values: live, 2-byte aligned, in bounds, writable if asked. */
     private static void checkHalves(MemorySegment halves, long halfIndex, long count, boolean writable) {
-        Segments.checkUsable("halves", halves, writable, Short.BYTES);
-        long n = halves.byteSize() / HALF_BYTES;
-        if (halfIndex < 0 || halfIndex > n - count) {
-            throw new IllegalArgumentException("halves: 16-bit values [" + halfIndex + ", " + halfIndex + " + " + count
-                    + ") out of bounds for a segment of " + n + " 16-bit values (expected: halfIndex >= 0,"
-                    + " halfIndex + count <= " + n + ")");
-        }
+        Segments.checkRange("halves", halves, halfIndex, count, writable, HALF_BYTES);
         Segments.checkAccessible("halves", halves);
     }
 
@@ -100,9 +94,9 @@ final class Args {
         MemorySegment f = floats.asSlice(floatIndex * Float.BYTES, count * Float.BYTES);
         MemorySegment h = halves.asSlice(halfIndex * HALF_BYTES, count * HALF_BYTES);
         if (f.asOverlappingSlice(h).isPresent()) {
-            throw new IllegalArgumentException("floats and halves overlap: floats [" + floatIndex + ", " + floatIndex
-                    + " + " + count + ") and halves [" + halfIndex + ", " + halfIndex + " + " + count
-                    + ") share memory (expected separate buffers)");
+            throw new IllegalArgumentException("floats and halves: expected disjoint ranges, got floats [" + floatIndex
+                    + ", " + floatIndex + " + " + count + ") and halves [" + halfIndex + ", " + halfIndex + " + " + count
+                    + "), which overlap");
         }
     }
 }

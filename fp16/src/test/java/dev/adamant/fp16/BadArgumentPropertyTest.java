@@ -868,9 +868,13 @@ class BadArgumentPropertyTest {
                             p = bad == MixedBad.PARAMS_CONFINED ? mine : params;
                             g = bad == MixedBad.GRADS_CONFINED ? mine : grads;
                             parallelism = 2 + r.nextInt(2);
-                            also = new String[] {"confined"};
-                            // checkGradients does not check confinement (it reads only); left to the fp16 owner.
-                            callKind = List.of(MixedCall.STEP_PARALLEL, MixedCall.APPLY_UPDATE).get(r.nextInt(2));
+                            type = WrongThreadException.class;
+                            also = new String[] {"confined", "threads of the call"};
+                            // checkGradients reads only the gradients, so only they are checked there.
+                            callKind = bad == MixedBad.GRADS_CONFINED
+                                    ? List.of(MixedCall.STEP_PARALLEL, MixedCall.APPLY_UPDATE, MixedCall.CHECK_GRADIENTS)
+                                            .get(r.nextInt(3))
+                                    : List.of(MixedCall.STEP_PARALLEL, MixedCall.APPLY_UPDATE).get(r.nextInt(2));
                         }
                         case EXECUTOR_REFUSES -> {
                             argument = "executor";

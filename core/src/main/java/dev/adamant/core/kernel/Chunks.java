@@ -56,8 +56,9 @@ public final class Chunks {
 
     /**
      * The checks of a public step that may be split: {@code executor} non-null, {@code parallelism >=
-     * 1}, and, when the step will run on several threads, {@code params} and {@code grads} accessible
-     * from any thread. Throws naming the argument; changes nothing.
+     * 1}, and {@code params} and {@code grads} accessible from every thread the step will run on
+     * (the calling thread alone, or it and helpers: see {@link Segments#checkAccessible(String,
+     * MemorySegment, int)}). Throws naming the argument; changes nothing.
      */
     public static void checkSplit(long count, int parallelism, long alignment, Executor executor,
                                   MemorySegment params, MemorySegment grads) {
@@ -65,10 +66,9 @@ public final class Chunks {
         if (parallelism < 1) {
             throw new IllegalArgumentException("parallelism: expected >= 1, got " + parallelism);
         }
-        if (count(count, parallelism, alignment) > 1) {
-            Segments.checkShared("params", params);
-            Segments.checkShared("grads", grads);
-        }
+        int threads = count(count, parallelism, alignment);
+        Segments.checkAccessible("params", params, threads);
+        Segments.checkAccessible("grads", grads, threads);
     }
 
     /**

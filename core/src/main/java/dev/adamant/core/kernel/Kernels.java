@@ -1,6 +1,7 @@
 package dev.adamant.core.kernel;
 
 import dev.adamant.core.scalar.ScalarKernelProvider;
+import java.lang.invoke.MethodHandles;
 
 /**
  * Core's optimizer kernels, chosen once, at first use, through {@link Vectorization} (the one
@@ -60,6 +61,6 @@ public final class Kernels {
     }
 
     private static final class PanamaHolder {
-        static final KernelProvider PANAMA = Vectorization.loadPanama("kernels", PANAMA_PROVIDER, KernelProvider.class);
+        static final KernelProvider PANAMA = Vectorization.loadPanama(MethodHandles.lookup(), "kernels", PANAMA_PROVIDER, KernelProvider.class);
     }
 }

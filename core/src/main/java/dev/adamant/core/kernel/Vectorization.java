@@ -1,7 +1,8 @@
 package dev.adamant.core.kernel;
 
 import java.lang.System.Logger.Level;
-import java.lang.reflect.InvocationTargetException;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
 import java.util.Locale;
 import java.util.function.Function;
 import java.util.function.Supplier;
@@ -103,21 +104,25 @@ public final class Vectorization {
      * the constructor refused this machine ({@link UnsupportedOperationException}: logged, with its
      * reason) or the class could not be loaded (logged). Does not look at {@value #PROPERTY}: tests
      * reach both implementations whatever it says. Call it once per class (from a holder).
+     *
+     * @param lookup the caller's {@code MethodHandles.lookup()}: the class is found and constructed
+     *     with the caller's access, so its package need not be exported to core (on the module path,
+     *     core's own reflection could not reach another module's non-exported Panama package, and
+     *     every module but core silently ran scalar)
      */
-    public static <T> T loadPanama(String what, String className, Class<T> type) {
+    public static <T> T loadPanama(MethodHandles.Lookup lookup, String what, String className, Class<T> type) {
         if (!modulePresent()) {
             return null;
         }
         try {
-            return type.cast(Class.forName(className).getConstructor().newInstance());
-        } catch (InvocationTargetException e) {
-            if (e.getCause() instanceof UnsupportedOperationException refused) {
-                LOG.log(Level.WARNING, "Adamant " + what + ": the scalar twin runs: " + refused.getMessage());
-                return null;
-            }
-            LOG.log(Level.WARNING, "Adamant " + what + ": could not load the Panama implementation: " + e.getCause());
+            Class<?> panama = lookup.findClass(className);
+            return type.cast(lookup.findConstructor(panama, MethodType.methodType(void.class)).invoke());
+        } catch (UnsupportedOperationException refused) {
+            LOG.log(Level.WARNING, "Adamant " + what + ": the scalar twin runs: " + refused.getMessage());
             return null;
-        } catch (ReflectiveOperationException | LinkageError | ClassCastException e) {
+        } catch (VirtualMachineError e) {
+            throw e;
+        } catch (Throwable e) {   // not found, not accessible, failed to link, or its constructor threw
             LOG.log(Level.WARNING, "Adamant " + what + ": could not load the Panama implementation: " + e);
             return null;
         }

@@ -4,11 +4,16 @@ import java.lang.foreign.MemorySegment;
 import java.util.Objects;
 
 /**
- * Argument checks for the float buffers that public entry points accept.
+ * The one set of argument checks for the segments that every module's public entry points accept:
+ * floats (4-byte elements) and 16-bit values (2-byte elements).
  *
  * <p>Every check names the argument and says what was expected, in the manner of
- * {@code "params: expected 4096 bytes (1024 floats), got 4092"}. Checks only read the segment's
- * metadata; none touches its contents, so a rejected call changes nothing.
+ * {@code "params: expected 4096 bytes (1024 floats), got 4092 bytes"}, with one exception type per
+ * kind of mistake: {@link NullPointerException} for a null segment, {@link IllegalArgumentException}
+ * for a closed, misaligned, read-only, wrongly sized, out-of-range or overlapping one, and
+ * {@link WrongThreadException} for one that a thread of the call may not access
+ * ({@link #checkAccessible(String, MemorySegment, int)}). Checks only read the segment's metadata;
+ * none touches its contents, so a rejected call changes nothing. Internal: see the package.
  */
 public final class Segments {
     /** Bytes in one fp32 element. */
@@ -40,12 +45,23 @@ public final class Segments {
      */
     public static void checkFloatRange(String name, MemorySegment segment, long offset, long count,
                                        boolean writable) {
-        checkUsable(name, segment, writable);
-        long floats = segment.byteSize() / FLOAT_BYTES;
-        if (offset < 0 || count < 0 || offset > floats - count) {
-            throw new IllegalArgumentException(name + ": floats [" + offset + ", " + offset + " + "
-                    + count + ") out of bounds for a segment of " + floats
-                    + " floats (expected: offset >= 0, count >= 0, offset + count <= " + floats + ")");
+        checkRange(name, segment, offset, count, writable, FLOAT_BYTES);
+    }
+
+    /**
+     * Checks that elements {@code [offset, offset + count)} of {@code elementBytes} bytes each (4 for
+     * floats, 2 for 16-bit values) lie inside {@code segment}, which must be live, aligned to
+     * {@code elementBytes}, and writable if {@code writable}.
+     */
+    public static void checkRange(String name, MemorySegment segment, long offset, long count, boolean writable,
+                                  long elementBytes) {
+        checkUsable(name, segment, writable, elementBytes);
+        long n = segment.byteSize() / elementBytes;
+        if (offset < 0 || count < 0 || offset > n - count) {
+            String what = elements(elementBytes);
+            throw new IllegalArgumentException(name + ": " + what + " [" + offset + ", " + offset + " + " + count
+                    + ") out of bounds for a segment of " + n + " " + what + " (expected: offset >= 0, count >= 0,"
+                    + " offset + count <= " + n + ")");
         }
     }
 
@@ -61,7 +77,8 @@ public final class Segments {
     public static void checkUsable(String name, MemorySegment segment, boolean writable, long elementBytes) {
         Objects.requireNonNull(segment, name);
         if (!segment.scope().isAlive()) {
-            throw new IllegalArgumentException(name + ": the segment's arena is closed");
+            throw new IllegalArgumentException(name + ": expected a segment whose arena is open, got one whose arena"
+                    + " is closed");
         }
         if (segment.address() % elementBytes != 0) {
             throw new IllegalArgumentException(name + ": expected a " + elementBytes + "-byte aligned segment, got"
@@ -72,37 +89,73 @@ public final class Segments {
         }
     }
 
+    /**
+     * As {@link #checkUsable(String, MemorySegment, boolean, long)}, and the segment must hold a whole
+     * number of {@code elementBytes}-byte elements; returns how many it holds.
+     */
+    public static long checkWhole(String name, MemorySegment segment, boolean writable, long elementBytes) {
+        checkUsable(name, segment, writable, elementBytes);
+        if (segment.byteSize() % elementBytes != 0) {
+            throw new IllegalArgumentException(name + ": expected a whole number of " + elements(elementBytes) + " ("
+                    + elementBytes + " bytes each), got " + segment.byteSize() + " bytes");
+        }
+        return segment.byteSize() / elementBytes;
+    }
+
+    /** What elements of that size are called in messages. */
+    private static String elements(long elementBytes) {
+        return elementBytes == FLOAT_BYTES ? "floats" : elementBytes == Short.BYTES ? "16-bit values"
+                : elementBytes + "-byte elements";
+    }
+
     /** Refuses two segments that share any byte. */
     public static void checkDisjoint(String nameA, MemorySegment a, String nameB, MemorySegment b) {
-        if (a.asOverlappingSlice(b).isPresent()) {
-            throw new IllegalArgumentException(nameA + " and " + nameB + " must not overlap");
-        }
+        a.asOverlappingSlice(b).ifPresent(shared -> {
+            throw new IllegalArgumentException(nameA + " and " + nameB + ": expected disjoint segments, got ones that"
+                    + " overlap by " + shared.byteSize() + " bytes");
+        });
     }
 
     /**
-     * Refuses a segment the calling thread may not access (confined to another thread) with the
-     * JDK's own exception for that, {@link WrongThreadException}, but naming the argument and thrown
-     * before anything is written. (A parallel step's need for a segment every thread can access is
-     * {@link #checkShared}.)
+     * Refuses a segment that the calling thread may not access, as {@link #checkAccessible(String,
+     * MemorySegment, int)} with one thread.
      */
     public static void checkAccessible(String name, MemorySegment segment) {
-        if (!segment.isAccessibleBy(Thread.currentThread())) {
-            throw new WrongThreadException(name + ": the segment is confined to another thread");
-        }
+        checkAccessible(name, segment, 1);
     }
 
     /** A thread that is never started: only confined segments refuse it access. */
     private static final Thread OTHER_THREAD = Thread.ofPlatform().unstarted(() -> { });
 
     /**
-     * Refuses a segment that only its owner thread may access (from {@code Arena.ofConfined()}),
-     * for work that other threads will do.
+     * The one thread-access check: refuses a segment that one of the {@code threads} threads which
+     * will touch it may not access. With one thread that is the calling thread; with more, the
+     * calling thread and others, so only a segment every thread can access will do (from
+     * {@code Arena.ofShared()}, {@code ofAuto()} or {@code global()}, or a heap array), not one from
+     * {@code Arena.ofConfined()}.
+     *
+     * <p>The exception is the JDK's own for this condition, {@link WrongThreadException}, so a
+     * caller that catches it around a plain segment access catches ours too; ours names the
+     * argument, says what was expected, and is thrown before anything is written, in the manner of
+     * {@code "grads: expected a segment that all 2 threads of the call can access (...), got one
+     * confined to thread main"}.
+     *
+     * @throws IllegalArgumentException if {@code threads < 1}
+     * @throws WrongThreadException if one of those threads may not access {@code segment}
      */
-    public static void checkShared(String name, MemorySegment segment) {
-        if (!segment.isAccessibleBy(OTHER_THREAD)) {
-            throw new IllegalArgumentException(name + ": a parallel step needs a segment that every thread can"
-                    + " access (from Arena.ofShared(), ofAuto() or global(), or a heap array); this one is"
-                    + " confined to its owner thread");
+    public static void checkAccessible(String name, MemorySegment segment, int threads) {
+        checkPositive("threads", threads);
+        Thread caller = Thread.currentThread();
+        boolean callerMay = segment.isAccessibleBy(caller);
+        if (threads == 1) {
+            if (!callerMay) {
+                throw new WrongThreadException(name + ": expected a segment the calling thread (" + caller.getName()
+                        + ") can access, got one confined to another thread");
+            }
+        } else if (!callerMay || !segment.isAccessibleBy(OTHER_THREAD)) {
+            throw new WrongThreadException(name + ": expected a segment that all " + threads + " threads of the call"
+                    + " can access (from Arena.ofShared(), ofAuto() or global(), or a heap array), got one confined to "
+                    + (callerMay ? "the calling thread (" + caller.getName() + ")" : "another thread"));
         }
     }
 

@@ -2,6 +2,7 @@ package dev.adamant.examples.kernel;
 
 import dev.adamant.core.kernel.Vectorization;
 import dev.adamant.examples.scalar.ScalarDenseKernel;
+import java.lang.invoke.MethodHandles;
 
 /**
  * Picks the dense kernels once, at first use, through core's {@link Vectorization} (system property
@@ -43,6 +44,7 @@ public final class DenseKernels {
     }
 
     private static final class PanamaHolder {
-        static final DenseKernel PANAMA = Vectorization.loadPanama("dense (MLP) kernels", PANAMA_CLASS, DenseKernel.class);
+        static final DenseKernel PANAMA = Vectorization.loadPanama(MethodHandles.lookup(), "dense (MLP) kernels", PANAMA_CLASS,
+                DenseKernel.class);
     }
 }

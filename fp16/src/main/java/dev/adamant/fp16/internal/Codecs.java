@@ -2,6 +2,7 @@ package dev.adamant.fp16.internal;
 
 import dev.adamant.core.kernel.Vectorization;
 import dev.adamant.fp16.scalar.ScalarCodecProvider;
+import java.lang.invoke.MethodHandles;
 
 /**
  * Picks the codec implementation once, at first use, through core's {@link Vectorization} (the one
@@ -44,6 +45,6 @@ public final class Codecs {
 
     private static final class PanamaHolder {
         static final CodecProvider PANAMA =
-                Vectorization.loadPanama("fp16 codecs", PANAMA_PROVIDER, CodecProvider.class);
+                Vectorization.loadPanama(MethodHandles.lookup(), "fp16 codecs", PANAMA_PROVIDER, CodecProvider.class);
     }
 }

@@ -3,6 +3,7 @@ package dev.adamant.fp16.kernel;
 import dev.adamant.core.Implementation;
 import dev.adamant.core.kernel.Vectorization;
 import dev.adamant.fp16.scalar.ScalarScalingKernel;
+import java.lang.invoke.MethodHandles;
 
 /**
  * The fp16 module's kernels, chosen through core's {@link Vectorization}: one decision for the whole
@@ -53,9 +54,9 @@ public final class Fp16Kernels {
     }
 
     private static final class PanamaHolder {
-        static final ScalingKernel SCALING = Vectorization.loadPanama("fp16 scaling kernels",
+        static final ScalingKernel SCALING = Vectorization.loadPanama(MethodHandles.lookup(), "fp16 scaling kernels",
                 "dev.adamant.fp16.panama.PanamaScalingKernel", ScalingKernel.class);
-        static final FusedAdamKernel FUSED_ADAM = Vectorization.loadPanama("fp16 fused Adam",
+        static final FusedAdamKernel FUSED_ADAM = Vectorization.loadPanama(MethodHandles.lookup(), "fp16 fused Adam",
                 "dev.adamant.fp16.panama.PanamaFusedAdam", FusedAdamKernel.class);
     }
 }

@@ -58,7 +58,9 @@ import java.util.function.BiConsumer;
  * the same bits as an unpartitioned run).
  *
  * <p>Bad input (sizes that do not agree with {@link #size()}, a float buffer where a 16-bit one is
- * expected, read-only or closed segments) is refused with an exception naming the argument, before
+ * expected, read-only or closed segments: {@link IllegalArgumentException}; a segment a thread of
+ * the call may not access, such as an {@code Arena.ofConfined()} one in a step split across
+ * threads: {@link WrongThreadException}) is refused with an exception naming the argument, before
  * anything is modified. Not thread-safe: a step, {@link #checkGradients} or {@link #applyUpdate}
  * called while another thread is in one is refused ({@link IllegalStateException}, nothing changed);
  * a step may be split across threads itself.
@@ -281,8 +283,8 @@ public final class MixedPrecisionOptimizer implements AutoCloseable {
         checkOpen();
         check16("grads", grads, false);
         Objects.requireNonNull(executor, "executor");
-        if (parallelism >= 1 && Chunks.count(n, parallelism, TILE) > 1) {
-            Segments.checkShared("grads", grads);
+        if (parallelism >= 1) {   // below 1: Chunks.run refuses it, naming parallelism
+            Segments.checkAccessible("grads", grads, Chunks.count(n, parallelism, TILE));
         }
         Gradients.checkScale(scale);
         float inv = 1f / scale;

@@ -26,12 +26,8 @@ public final class Gradients {
      */
     public static boolean hasNonFinite(MemorySegment buffer, Precision precision) {
         Objects.requireNonNull(precision, "precision");
-        Segments.checkUsable("buffer", buffer, false, precision.bytes());
-        if (buffer.byteSize() % precision.bytes() != 0) {
-            throw new IllegalArgumentException("buffer: expected a whole number of " + precision + " elements ("
-                    + precision.bytes() + " bytes each), got " + buffer.byteSize() + " bytes");
-        }
-        long n = buffer.byteSize() / precision.bytes();
+        long n = Segments.checkWhole("buffer", buffer, false, precision.bytes());
+        Segments.checkAccessible("buffer", buffer);
         ScalingKernel k = Fp16Kernels.scaling();
         return switch (precision) {
             case FP32 -> k.anyNonFiniteFloat(buffer, 0, n);
@@ -52,12 +48,8 @@ public final class Gradients {
      */
     public static GradientStats unscale(MemorySegment grads, float scale) {
         checkScale(scale);
-        Segments.checkUsable("grads", grads, true);
-        if (grads.byteSize() % Float.BYTES != 0) {
-            throw new IllegalArgumentException("grads: expected a whole number of floats, got " + grads.byteSize()
-                    + " bytes");
-        }
-        long n = grads.byteSize() / Float.BYTES;
+        long n = Segments.checkWhole("grads", grads, true, Segments.FLOAT_BYTES);
+        Segments.checkAccessible("grads", grads);
         double[] blocks = new double[SquareSums.blocks(n)];
         boolean nonFinite = Fp16Kernels.scaling().unscaleFloats(grads, 1f / scale, 0, n, blocks, 0);
         return new GradientStats(nonFinite, SquareSums.total(blocks));

@@ -317,7 +317,7 @@ class MixedPrecisionOptimizerTest {
                     () -> m.step(params, arena.allocate(n * 4L)));
             message("params: expected 200 bytes", () -> m.step(arena.allocate(n * 2L - 2), grads));
             message("params: expected a writable segment", () -> m.step(params.asReadOnly(), grads));
-            message("params and grads must not overlap", () -> m.step(params, params));
+            message("params and grads: expected disjoint segments, got ones that overlap", () -> m.step(params, params));
             message("parallelism", () -> m.step(params, grads, pool, 0));
             message("floats: expected 400 bytes", () -> m.loadMaster(arena.allocate(n * 2L)));
             message("scale: expected a finite value > 0", () -> m.checkGradients(grads, 0f, null, Runnable::run, 1));
