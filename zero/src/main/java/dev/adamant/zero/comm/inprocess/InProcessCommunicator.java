@@ -24,6 +24,8 @@ import java.util.concurrent.atomic.AtomicReference;
 final class InProcessCommunicator implements Communicator {
     private final int rank;
     private final int size;
+    /** The segment check of every collective: the other ranks' threads touch this rank's buffers. */
+    private final CommChecks.SegmentCheck check;
     private final Rendezvous rendezvous;
     private final Reduction reduction = new Reduction();
     private final StatsRecorder stats = new StatsRecorder();
@@ -33,6 +35,7 @@ final class InProcessCommunicator implements Communicator {
     InProcessCommunicator(int rank, int size, Rendezvous rendezvous) {
         this.rank = rank;
         this.size = size;
+        this.check = (name, segment, precision, writable) -> CommChecks.elements(name, segment, precision, writable, size);
         this.rendezvous = rendezvous;
     }
 
@@ -41,7 +44,7 @@ final class InProcessCommunicator implements Communicator {
 
     @Override
     public void reduceScatter(MemorySegment send, MemorySegment recv, Precision precision) {
-        long p = CommChecks.reduceScatter(CommChecks::elements, send, recv, precision, rank, size);
+        long p = CommChecks.reduceScatter(check, send, recv, precision, rank, size);
         long sliceBytes = p * precision.bytes();
         Call call = Call.data(Collective.REDUCE_SCATTER, seq, precision, ReduceOp.SUM, p, -1, "send", send, "recv", recv);
         run(call, () -> {
@@ -58,7 +61,7 @@ final class InProcessCommunicator implements Communicator {
 
     @Override
     public void reduce(MemorySegment send, MemorySegment recv, Precision precision, int root) {
-        long count = CommChecks.reduce(CommChecks::elements, send, recv, precision, root, rank, size);
+        long count = CommChecks.reduce(check, send, recv, precision, root, rank, size);
         boolean isRoot = rank == root;
         Call call = Call.data(Collective.REDUCE, seq, precision, ReduceOp.SUM, count, root, "send", send,
                 isRoot ? "recv" : null, isRoot ? recv : null);
@@ -78,13 +81,13 @@ final class InProcessCommunicator implements Communicator {
 
     @Override
     public void allGather(MemorySegment send, MemorySegment recv, Precision precision) {
-        long p = CommChecks.allGather(CommChecks::elements, send, recv, precision, rank, size);
+        long p = CommChecks.allGather(check, send, recv, precision, rank, size);
         gather(send, "send", recv, "recv", p, precision);
     }
 
     @Override
     public void allGatherInPlace(MemorySegment buffer, Precision precision) {
-        long p = CommChecks.allGatherInPlace(CommChecks::elements, buffer, precision, size);
+        long p = CommChecks.allGatherInPlace(check, buffer, precision, size);
         long sliceBytes = p * precision.bytes();
         gather(buffer.asSlice(rank * sliceBytes, sliceBytes), "buffer", buffer, "buffer", p, precision);
     }
@@ -110,7 +113,7 @@ final class InProcessCommunicator implements Communicator {
     public void allReduce(MemorySegment buffer, Precision precision, ReduceOp op) {
         Objects.requireNonNull(precision, "precision");
         Objects.requireNonNull(op, "op");
-        long total = CommChecks.elements("buffer", buffer, precision, true);
+        long total = CommChecks.elements("buffer", buffer, precision, true, size);
         Call call = Call.data(Collective.ALL_REDUCE, seq, precision, op, total, -1, "buffer", buffer, "buffer", buffer);
         run(call, () -> {
             Call[] calls = rendezvous.await(rank, call, true, 0, 3);
@@ -143,7 +146,7 @@ final class InProcessCommunicator implements Communicator {
         Objects.requireNonNull(precision, "precision");
         CommChecks.root(root, size);
         boolean isRoot = rank == root;
-        long total = CommChecks.elements("buffer", buffer, precision, !isRoot);
+        long total = CommChecks.elements("buffer", buffer, precision, !isRoot, size);
         Call call = isRoot
                 ? Call.data(Collective.BROADCAST, seq, precision, null, total, root, "buffer", buffer, null, null)
                 : Call.data(Collective.BROADCAST, seq, precision, null, total, root, null, null, "buffer", buffer);

@@ -1,63 +1,51 @@
 package dev.adamant.zero.comm.internal;
 
+import dev.adamant.core.memory.Segments;
 import dev.adamant.fp16.Precision;
 import dev.adamant.zero.comm.Communicator;
 import java.lang.foreign.MemorySegment;
 import java.util.Objects;
 
 /**
- * Argument checks shared by the backends, in the manner of {@code dev.adamant.core.memory.Segments}:
- * each names the argument and says what was expected, and reads only the segment's metadata.
+ * Argument checks shared by the backends, in core's check vocabulary ({@code dev.adamant.core.memory.Segments}:
+ * null, closed and read-only segments, and the one thread-access check with its
+ * {@link WrongThreadException}); each names the argument and says what was expected, and reads only
+ * the segment's metadata.
  */
 public final class CommChecks {
-    /** A thread that is never started: only confined segments refuse it access. */
-    private static final Thread OTHER_THREAD = Thread.ofPlatform().unstarted(() -> { });
-
     private CommChecks() {}
 
     /**
-     * Checks that {@code segment} is non-null, open, accessible from every thread, writable if asked,
-     * and holds whole elements of {@code precision}; returns its element count.
+     * Checks that {@code segment} is non-null, open, accessible from all {@code ranks} ranks' threads
+     * (they read and write each other's buffers), writable if asked, and holds whole elements of
+     * {@code precision}; returns its element count.
+     *
+     * @throws WrongThreadException if a rank's thread may not access it (a confined segment)
      */
-    public static long elements(String name, MemorySegment segment, Precision precision, boolean writable) {
-        open(name, segment);
-        if (!segment.isAccessibleBy(OTHER_THREAD)) {
-            throw new IllegalArgumentException(name + ": the other ranks' threads read or write this segment,"
-                    + " so it must be accessible from every thread (from Arena.ofShared(), ofAuto() or global(),"
-                    + " or a heap array); this one is confined to its owner thread");
-        }
-        return wholeElements(name, segment, precision, writable);
+    public static long elements(String name, MemorySegment segment, Precision precision, boolean writable, int ranks) {
+        Segments.checkUsable(name, segment, writable, 1);
+        Segments.checkAccessible(name, segment, ranks);
+        return wholeElements(name, segment, precision);
     }
 
     /**
      * Checks that {@code segment} is non-null, open, native (MPI reads and writes it by address),
      * accessible from this thread, writable if asked, and holds whole elements of {@code precision};
      * returns its element count.
+     *
+     * @throws WrongThreadException if the calling thread may not access it
      */
     public static long nativeElements(String name, MemorySegment segment, Precision precision, boolean writable) {
-        open(name, segment);
+        Segments.checkUsable(name, segment, writable, 1);
         if (!segment.isNative()) {
             throw new IllegalArgumentException(name + ": expected a native segment (MPI reads and writes memory by"
                     + " address: allocate it from an Arena), got a heap segment");
         }
-        if (!segment.isAccessibleBy(Thread.currentThread())) {
-            throw new IllegalArgumentException(name + ": the segment is confined to another thread than the caller "
-                    + Thread.currentThread().getName());
-        }
-        return wholeElements(name, segment, precision, writable);
+        Segments.checkAccessible(name, segment);
+        return wholeElements(name, segment, precision);
     }
 
-    private static void open(String name, MemorySegment segment) {
-        Objects.requireNonNull(segment, name);
-        if (!segment.scope().isAlive()) {
-            throw new IllegalArgumentException(name + ": the segment's arena is closed");
-        }
-    }
-
-    private static long wholeElements(String name, MemorySegment segment, Precision precision, boolean writable) {
-        if (writable && segment.isReadOnly()) {
-            throw new IllegalArgumentException(name + ": expected a writable segment, got a read-only one");
-        }
+    private static long wholeElements(String name, MemorySegment segment, Precision precision) {
         int bytes = precision.bytes();
         if (segment.byteSize() % bytes != 0) {
             throw new IllegalArgumentException(name + ": expected whole " + precision + " elements (a multiple of "
@@ -104,7 +92,7 @@ public final class CommChecks {
                 + (offset + part.byteSize()) + ")), got bytes [" + got + ", " + (got + part.byteSize()) + ")");
     }
 
-    /** How a backend checks one segment: {@link #elements} (in process) or {@link #nativeElements} (MPI). */
+    /** How a backend checks one segment: {@link #elements} with its rank count (in process) or {@link #nativeElements} (MPI). */
     @FunctionalInterface
     public interface SegmentCheck {
         long elements(String name, MemorySegment segment, Precision precision, boolean writable);

@@ -265,9 +265,9 @@ class CommFailureTest {
                     () -> c.allReduce(eight.asReadOnly(), Precision.FP32, ReduceOp.SUM));
             refused(IllegalArgumentException.class, "recv: expected a writable segment",
                     () -> c.reduceScatter(eight, four.asReadOnly(), Precision.FP32));
-            refused(IllegalArgumentException.class, "buffer: the segment's arena is closed",
+            refused(IllegalArgumentException.class, "buffer: expected a segment whose arena is open, got one whose arena is closed",
                     () -> c.allReduce(closed, Precision.FP32, ReduceOp.SUM));
-            refused(IllegalArgumentException.class, "send: the other ranks' threads",
+            refused(WrongThreadException.class, "send: expected a segment that all 2 threads of the call can access",
                     () -> c.allGather(confined.allocate(16, 4), eight, Precision.FP32));
             refused(IllegalArgumentException.class, "send: expected 8 FP32 elements (32 bytes) (2 ranks x the recv's 4), got 7",
                     () -> c.reduceScatter(eight.asSlice(0, 28), four, Precision.FP32));

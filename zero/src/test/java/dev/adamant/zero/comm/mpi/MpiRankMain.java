@@ -350,7 +350,7 @@ public final class MpiRankMain {
             Arena closed = Arena.ofShared();
             MemorySegment gone = closed.allocate(16);
             closed.close();
-            expectRefusal(() -> comm.broadcast(gone, Precision.FP32, 0), "buffer: the segment's arena is closed");
+            expectRefusal(() -> comm.broadcast(gone, Precision.FP32, 0), "buffer: expected a segment whose arena is open, got one whose arena is closed");
             expectRefusal(() -> comm.reduceScatter(ok, ok.asReadOnly().asSlice(0, 4), Precision.FP32),
                     "recv: expected a writable segment");
             expectRefusal(() -> comm.reduceScatter(ok, arena.allocate(8), Precision.FP32), "send: expected " + 2 * n);
