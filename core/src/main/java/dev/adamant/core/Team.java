@@ -3,6 +3,7 @@ package dev.adamant.core;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
 
@@ -16,11 +17,15 @@ import java.util.concurrent.locks.LockSupport;
  * {@code schedule(static)} does: member {@code i} of {@code m} gets units
  * {@code [i * u / m, (i + 1) * u / m)} of the {@code u} units. A region uses
  * {@code m = min(threads(), n / minShare)} members (at least one), so that no member is handed less
- * than {@link #MIN_SHARE} elements, and the calling thread runs share 0. Every kernel of ours is
+ * than {@link #MIN_SHARE} elements, and the calling thread runs share 0. A member's share is run by
+ * the member, unless the caller, done with its own, finds it not yet started: then the caller runs it
+ * (one compare-and-set a share decides), so a member that the OS has not scheduled (a machine busy
+ * with other work) delays a region by no more than its share's work. Every kernel of ours is
  * elementwise (and norms sum in fixed blocks), so the split never changes a bit of the result.
  *
- * <p><b>Cost.</b> Members wait for work by spinning ({@link Thread#onSpinWait()}) for
- * {@value #SPIN_MICROS} µs after their last share, then park. A hand-off to spinning members costs
+ * <p><b>Cost.</b> Members wait for work by spinning ({@link Thread#onSpinWait()}, yielding now and
+ * then after the first microsecond, so that two members the OS put on one core do not spin against
+ * each other) for {@value #SPIN_MICROS} µs after their last share, then park. A hand-off to spinning members costs
  * one volatile write and the cache-line transfers: about a microsecond (see {@code TeamBenchmark}
  * in bench for the numbers); to parked members add an unpark each, some tens of microseconds. So a
  * training loop that steps every few milliseconds keeps its team spinning only briefly after each
@@ -55,6 +60,8 @@ public final class Team implements AutoCloseable {
     /** How long members (and the caller, joining) spin before they park. */
     public static final long SPIN_MICROS = 200;
     private static final long SPIN_NANOS = SPIN_MICROS * 1_000;
+    /** Spins that only pause before a wait starts yielding: about a microsecond. */
+    private static final int PURE_SPINS = 256;
 
     /** The work of one share: elements {@code [from, to)}. */
     @FunctionalInterface
@@ -69,7 +76,10 @@ public final class Team implements AutoCloseable {
         final int members;
         final Range body;
         final Thread caller;
+        /** Shares 1.. not yet finished; a share is run by whoever claims it first. */
         final AtomicInteger pending;
+        /** 1 once share i is claimed, by its member or by the caller. */
+        final AtomicIntegerArray claimed;
         final AtomicReference<Throwable> failure = new AtomicReference<>();
         volatile boolean callerParked;
         final boolean stop;
@@ -82,7 +92,23 @@ public final class Team implements AutoCloseable {
             this.body = body;
             this.caller = caller;
             this.pending = new AtomicInteger(members - 1);
+            this.claimed = new AtomicIntegerArray(members);
             this.stop = stop;
+        }
+
+        /**
+         * Runs share {@code i} (i >= 1) if no one has claimed it yet; true if this thread ran it. The
+         * last share to finish wakes a parked caller.
+         */
+        boolean claimAndRun(int i) {
+            if (claimed.get(i) != 0 || !claimed.compareAndSet(i, 0, 1)) {
+                return false;
+            }
+            runShare(i);
+            if (pending.decrementAndGet() == 0 && callerParked) {
+                LockSupport.unpark(caller);
+            }
+            return true;
         }
 
         /** Runs member {@code i}'s share; records a failure rather than throwing it. */
@@ -226,6 +252,11 @@ public final class Team implements AutoCloseable {
                 }
             }
             j.runShare(0);
+            // Shares whose member has not started yet (descheduled on a busy machine, or still waking
+            // up) are run here rather than waited for: the split stays, so the bits do too.
+            for (int i = 1; i < members; i++) {
+                j.claimAndRun(i);
+            }
             join(j);
         } finally {
             inUse.set(false);
@@ -248,8 +279,7 @@ public final class Team implements AutoCloseable {
         long start = System.nanoTime();
         int spins = 0;
         while (j.pending.get() != 0) {
-            if ((++spins & 63) != 0 || System.nanoTime() - start < SPIN_NANOS) {
-                Thread.onSpinWait();
+            if (spin(++spins, start)) {
                 continue;
             }
             j.callerParked = true;
@@ -262,6 +292,25 @@ public final class Team implements AutoCloseable {
         if (interrupted) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    /**
+     * One turn of a wait that began at {@code start}: true to keep spinning, false once
+     * {@link #SPIN_MICROS} have passed (park then). The first {@value #PURE_SPINS} turns only pause
+     * ({@link Thread#onSpinWait()}); after that every 16th turn yields the processor, so that a
+     * member the OS put on the same core as its waiting partner (a machine busy with other work)
+     * gets to run within microseconds rather than after the partner's whole spin.
+     */
+    private static boolean spin(int spins, long start) {
+        if (spins < PURE_SPINS || (spins & 15) != 0) {
+            Thread.onSpinWait();
+            return true;
+        }
+        if (System.nanoTime() - start >= SPIN_NANOS) {
+            return false;
+        }
+        Thread.yield();
+        return true;
     }
 
     private static void rethrow(Throwable t) {
@@ -353,10 +402,7 @@ public final class Team implements AutoCloseable {
                     return;
                 }
                 if (index < j.members) {
-                    j.runShare(index);
-                    if (j.pending.decrementAndGet() == 0 && j.callerParked) {
-                        LockSupport.unpark(j.caller);
-                    }
+                    j.claimAndRun(index);
                 }
             }
         }
@@ -370,8 +416,7 @@ public final class Team implements AutoCloseable {
                 if (j.epoch != seen) {
                     return j;
                 }
-                if ((++spins & 63) != 0 || System.nanoTime() - start < SPIN_NANOS) {
-                    Thread.onSpinWait();
+                if (spin(++spins, start)) {
                     continue;
                 }
                 parked = true;

@@ -66,7 +66,7 @@ class TeamTest {
                         }
                     }
                     assertEquals(m, shares.size());
-                    assertEquals(m, ran.size(), "one thread a share");
+                    assertTrue(ran.size() <= m, "at most one thread a share");
                     assertTrue(members <= threads && (n == 0 || minShare == 0 || members == 1 || n / members >= minShare));
                 }
             });
@@ -208,10 +208,9 @@ class TeamTest {
                 if (from == 0) {
                     caller.interrupt();
                 } else {
-                    try {
-                        Thread.sleep(50);
-                    } catch (InterruptedException e) {
-                        throw new AssertionError(e);
+                    long until = System.nanoTime() + 50_000_000;   // busy, not sleeping: the caller may run it
+                    while (System.nanoTime() < until) {
+                        Thread.onSpinWait();
                     }
                 }
                 done.set((int) from, 1);
