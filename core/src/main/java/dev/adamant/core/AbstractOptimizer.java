@@ -98,6 +98,30 @@ abstract class AbstractOptimizer implements Optimizer {
     }
 
     @Override
+    public final void step(MemorySegment params, MemorySegment grads, Team team) {
+        Objects.requireNonNull(team, "team");
+        acquire("step");
+        try {
+            Segments.checkFloats("params", params, size, true);
+            Segments.checkFloats("grads", grads, size, false);
+            Segments.checkDisjoint("params", params, "grads", grads);
+            if (team.isClosed()) {
+                throw new IllegalStateException("team: expected an open team, got a closed one");
+            }
+            int members = team.members(size, Team.MIN_SHARE);
+            Segments.checkAccessible("params", params, members);
+            Segments.checkAccessible("grads", grads, members);
+            StepKernel kernel = prepare(steps + 1);
+            team.parallelFor(size, Team.LINE, Team.MIN_SHARE, (from, to) -> kernel.run(
+                    params.asSlice(from * Float.BYTES, (to - from) * Float.BYTES),
+                    grads.asSlice(from * Float.BYTES, (to - from) * Float.BYTES), from, to - from));
+            steps++;
+        } finally {
+            busy.set(false);
+        }
+    }
+
+    @Override
     public final Step beginStep() {
         acquire("beginStep");
         try {

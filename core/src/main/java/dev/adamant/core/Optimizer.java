@@ -73,6 +73,16 @@ public interface Optimizer extends AutoCloseable {
     void step(MemorySegment params, MemorySegment grads, Executor executor, int parallelism);
 
     /**
+     * One step on {@code team}: one parallel region in which each member steps one static,
+     * cache-line-aligned share (at least {@link Team#MIN_SHARE} floats, so a small step runs on
+     * the calling thread alone). Bit-identical to {@link #step(MemorySegment, MemorySegment)}. A
+     * hand-off costs about a microsecond while the team's threads spin (see {@link Team}).
+     *
+     * @throws IllegalStateException if {@code team} is closed (nothing changed)
+     */
+    void step(MemorySegment params, MemorySegment grads, Team team);
+
+    /**
      * Begins step {@code stepCount() + 1} for callers that step the buffer in pieces themselves:
      * partitions, cache-sized tiles, their own threads. The step's coefficients are computed once,
      * here; {@link Step#apply} steps one range and may be called from any threads for disjoint ranges;
