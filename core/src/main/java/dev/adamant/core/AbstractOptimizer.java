@@ -41,17 +41,26 @@ abstract class AbstractOptimizer implements Optimizer {
         Buffers.checkFloatCount("n", size);
         this.size = size;
         this.arena = Arena.ofShared();
+        allocateState(arena, "n: " + size + " parameters", size, stateNames, state);
+    }
+
+    /**
+     * Puts a zeroed, cache-line-aligned buffer of {@code floats} floats from {@code arena} into
+     * {@code state} for each name. On failure the arena is closed; memory that is not there is an
+     * {@link OutOfMemoryError} that starts with {@code what} and names the buffer and the bytes.
+     */
+    static void allocateState(Arena arena, String what, long floats, List<String> names,
+                              Map<String, MemorySegment> state) {
         String name = null;
         try {
-            for (String s : stateNames) {
+            for (String s : names) {
                 name = s;
-                state.put(s, Buffers.allocateFloats(arena, size));
+                state.put(s, Buffers.allocateFloats(arena, floats));
             }
         } catch (OutOfMemoryError e) {
             arena.close();
-            OutOfMemoryError named = new OutOfMemoryError("n: " + size + " parameters need " + stateNames.size()
-                    + " state buffers of " + size * Float.BYTES + " bytes; " + name + " could not be allocated ("
-                    + e.getMessage() + ")");
+            OutOfMemoryError named = new OutOfMemoryError(what + " need " + names.size() + " state buffers of "
+                    + floats * Float.BYTES + " bytes; " + name + " could not be allocated (" + e.getMessage() + ")");
             named.initCause(e);
             throw named;
         } catch (RuntimeException e) {
