@@ -273,8 +273,8 @@ final class FlatMultiTensorOptimizer implements MultiTensorOptimizer {
             checkIndex("group", group, configs.length);
             OptimizerConfig old = configs[group], next = change.apply(old);
             if (next.getClass() != old.getClass()) {
-                throw new IllegalArgumentException("config: expected a " + StepRules.kind(old) + " (every group's kind),"
-                        + " got a " + StepRules.kind(next));
+                throw new IllegalArgumentException("config: expected every group's optimizer kind, " + StepRules.kind(old)
+                        + ", got " + StepRules.kind(next));
             }
             StepRules.checkConsistent("config", next);
             List<String> needs = StepRules.stateNames(next);

@@ -308,7 +308,7 @@ class MultiTensorBadInputTest {
     @Test
     void configsOfAnotherKindOrOtherStateAreRefused() {
         refusedUnchanged(NullPointerException.class, "config", () -> opt.setConfig(0, null));
-        refusedUnchanged(IllegalArgumentException.class, "config: expected a AdamConfig",
+        refusedUnchanged(IllegalArgumentException.class, "config: expected every group's optimizer kind, AdamConfig, got SgdConfig",
                 () -> opt.setConfig(0, SgdConfig.sgd(0.1)));
         refusedUnchanged(IllegalArgumentException.class, "config: expected a config that keeps group 1's state",
                 () -> opt.setConfig(1, AdamConfig.adamW().withAmsgrad(true)));
@@ -333,7 +333,7 @@ class MultiTensorBadInputTest {
                     () -> o.setConfig(0, RmsPropConfig.rmsProp().withCentered(true)));
             assertRefused(IllegalArgumentException.class, "[square_avg, momentum_buffer]",
                     () -> o.setConfig(0, RmsPropConfig.rmsProp().withMomentum(0.9)));
-            assertRefused(IllegalArgumentException.class, "expected a RmsPropConfig",
+            assertRefused(IllegalArgumentException.class, "expected every group's optimizer kind, RmsPropConfig, got AdamConfig",
                     () -> o.setConfig(0, AdamConfig.adam()));
             assertEquals(RmsPropConfig.rmsProp(), o.config(0));
         });
