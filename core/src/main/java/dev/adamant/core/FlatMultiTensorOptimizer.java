@@ -4,17 +4,14 @@ import dev.adamant.core.AbstractOptimizer.StepKernel;
 import dev.adamant.core.kernel.KernelProvider;
 import dev.adamant.core.memory.Buffers;
 import dev.adamant.core.memory.Segments;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.IdentityHashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.UnaryOperator;
 
 /**
@@ -33,11 +30,9 @@ final class FlatMultiTensorOptimizer implements MultiTensorOptimizer {
     /** Per tensor, built once: {@code params[i]} and {@code grads[i]}, for the checks' messages. */
     private final String[] paramNames, gradNames;
     private final long total, stateSize;
-    private final Arena arena;
-    private final Map<String, MemorySegment> state = new LinkedHashMap<>();
-    /** As {@link AbstractOptimizer}'s: one compare-and-set a call refuses a second thread. */
-    private final AtomicBoolean busy = new AtomicBoolean();
-    private volatile boolean closed;
+    private final StateBuffers state;
+    /** Taken by a step, restore, setLr or setConfig: a second thread calling at once is refused. */
+    private final CallGuard guard = new CallGuard();
     private long steps;
 
     private FlatMultiTensorOptimizer(ParamGroup[] groups, int tensors, KernelProvider kernels) {
@@ -70,9 +65,8 @@ final class FlatMultiTensorOptimizer implements MultiTensorOptimizer {
         this.stateSize = stateEnd;
         List<String> names = StepRules.allStateNames(configs[0]).stream()
                 .filter(n -> groupStateNames.stream().anyMatch(kept -> kept.contains(n))).toList();
-        this.arena = Arena.ofShared();
-        AbstractOptimizer.allocateState(arena, "groups: " + tensors + " tensors (" + total + " parameters, "
-                + stateSize + " floats with padding)", stateSize, names, state);
+        this.state = new StateBuffers("groups: " + tensors + " tensors (" + total + " parameters, "
+                + stateSize + " floats with padding)", stateSize, names);
     }
 
     /** Checks {@code groups} (see {@link Optimizers#multiTensor(List)}) and makes the optimizer. */
@@ -154,7 +148,7 @@ final class FlatMultiTensorOptimizer implements MultiTensorOptimizer {
             }
             steps++;
         } finally {
-            busy.set(false);
+            guard.release();
         }
     }
 
@@ -286,49 +280,30 @@ final class FlatMultiTensorOptimizer implements MultiTensorOptimizer {
             }
             configs[group] = next;
         } finally {
-            busy.set(false);
+            guard.release();
         }
     }
 
     @Override
     public void restore(long stepCount, StateFill fill) {
-        Objects.requireNonNull(fill, "fill");
-        if (stepCount < 0) {
-            throw new IllegalArgumentException("stepCount: expected >= 0, got " + stepCount);
-        }
-        acquire("restore");
-        try {
+        guard.restore(fill, stepCount, () -> whyBusy("restore"), () -> {
             for (int i = 0; i < sizes.length; i++) {
                 for (String name : groupStateNames.get(groupOf[i])) {
                     fill.fill(i, name, slice(state.get(name), i));
                 }
             }
             steps = stepCount;
-        } catch (RuntimeException | Error e) {
-            close();
-            throw e;
-        } finally {
-            busy.set(false);
-        }
+        }, this::close);
     }
 
     /** Takes the busy flag for {@code what}, or refuses: closed, or another thread is in a call. */
     private void acquire(String what) {
-        checkOpen();
-        if (!busy.compareAndSet(false, true)) {
-            throw new IllegalStateException(what + ": another thread is stepping, restoring or reconfiguring this"
-                    + " optimizer right now; an optimizer takes one call at a time");
-        }
-        if (closed) {   // closed between the check and the flag
-            busy.set(false);
-            checkOpen();
-        }
+        guard.acquire(() -> whyBusy(what));
     }
 
-    private void checkOpen() {
-        if (closed) {
-            throw new IllegalStateException("optimizer is closed");
-        }
+    private static String whyBusy(String what) {
+        return what + ": another thread is stepping, restoring or reconfiguring this optimizer right now; an"
+                + " optimizer takes one call at a time";
     }
 
     private static void checkIndex(String name, int index, int count) {
@@ -352,7 +327,7 @@ final class FlatMultiTensorOptimizer implements MultiTensorOptimizer {
     @Override public long totalSize() { return total; }
     @Override public long stepCount() { return steps; }
     @Override public long stateSize() { return stateSize; }
-    @Override public List<String> stateNames() { return List.copyOf(state.keySet()); }
+    @Override public List<String> stateNames() { return state.names(); }
 
     @Override
     public List<String> stateNames(int group) {
@@ -392,25 +367,20 @@ final class FlatMultiTensorOptimizer implements MultiTensorOptimizer {
 
     @Override
     public MemorySegment state(String name) {
-        checkOpen();
-        MemorySegment s = state.get(Objects.requireNonNull(name, "name"));
-        if (s == null) {
-            throw new IllegalArgumentException("name: expected one of " + state.keySet() + ", got \"" + name + "\"");
-        }
-        return s.asReadOnly();
+        guard.checkOpen();
+        return state.readOnly(name);
     }
 
     @Override
     public void close() {
-        if (!closed) {
-            closed = true;
-            arena.close();
+        if (guard.close()) {
+            state.close();
         }
     }
 
     @Override
     public String toString() {
         return "MultiTensorOptimizer[" + configs.length + " groups, " + sizes.length + " tensors, " + total
-                + " parameters, step " + steps + (closed ? ", closed" : "") + "]";
+                + " parameters, step " + steps + (guard.isClosed() ? ", closed" : "") + "]";
     }
 }
