@@ -24,12 +24,13 @@ final class FlatMultiTensorOptimizer implements MultiTensorOptimizer {
     private final OptimizerConfig[] configs;
     /** Each group's state buffers: fixed, since a new config must keep them. */
     private final List<List<String>> groupStateNames;
-    /** Per tensor: its group, size, first element in the step's order (unpadded) and state offset (padded). */
+    /** Per tensor: its group, size and state offset (padded to a line). */
     private final int[] groupOf;
-    private final long[] sizes, starts, offsets;
+    private final long[] sizes, offsets;
     /** Per tensor, built once: {@code params[i]} and {@code grads[i]}, for the checks' messages. */
     private final String[] paramNames, gradNames;
-    private final long total, stateSize;
+    /** Floats of all tensors; the end of the last tensor's state (the step's index space); with the last padding. */
+    private final long total, extent, stateSize;
     private final StateBuffers state;
     /** Taken by a step, restore, setLr or setConfig: a second thread calling at once is refused. */
     private final CallGuard guard = new CallGuard();
@@ -41,7 +42,6 @@ final class FlatMultiTensorOptimizer implements MultiTensorOptimizer {
         this.groupStateNames = new ArrayList<>(groups.length);
         this.groupOf = new int[tensors];
         this.sizes = new long[tensors];
-        this.starts = new long[tensors];
         this.offsets = new long[tensors];
         this.paramNames = new String[tensors];
         this.gradNames = new String[tensors];
@@ -53,7 +53,6 @@ final class FlatMultiTensorOptimizer implements MultiTensorOptimizer {
             for (int k = 0; k < groups[g].tensors(); k++, i++) {
                 groupOf[i] = g;
                 sizes[i] = groups[g].size(k);
-                starts[i] = end;
                 offsets[i] = stateEnd;
                 paramNames[i] = "params[" + i + "]";
                 gradNames[i] = "grads[" + i + "]";
@@ -62,6 +61,7 @@ final class FlatMultiTensorOptimizer implements MultiTensorOptimizer {
             }
         }
         this.total = end;
+        this.extent = offsets[tensors - 1] + sizes[tensors - 1];
         this.stateSize = stateEnd;
         List<String> names = StepRules.allStateNames(configs[0]).stream()
                 .filter(n -> groupStateNames.stream().anyMatch(kept -> kept.contains(n))).toList();
@@ -129,7 +129,7 @@ final class FlatMultiTensorOptimizer implements MultiTensorOptimizer {
             if (team != null && team.isClosed()) {
                 throw new IllegalStateException("team: expected an open team, got a closed one");
             }
-            int members = team == null ? 1 : team.members(total, Team.MIN_SHARE);
+            int members = team == null ? 1 : team.members(extent, Team.MIN_SHARE);
             for (int i = 0; i < params.length; i++) {
                 Segments.checkAccessible(paramNames[i], params[i], members);
                 Segments.checkAccessible(gradNames[i], grads[i], members);
@@ -142,9 +142,12 @@ final class FlatMultiTensorOptimizer implements MultiTensorOptimizer {
             }
             Team.Range body = (from, to) -> stepRange(params, grads, groupKernels, from, to);
             if (team == null) {
-                body.run(0, total);
+                body.run(0, extent);
             } else {
-                team.parallelFor(total, Team.LINE, Team.MIN_SHARE, body);
+                // Shares split the state's index space, so each starts on a line of state and a whole number
+                // of lines into its tensor: no two members write one cache line of state, and a piece's
+                // vectors stay as aligned as its tensor is. The padding skipped is under 16 floats a tensor.
+                team.parallelFor(extent, Team.LINE, Team.MIN_SHARE, body);
             }
             steps++;
         } finally {
@@ -153,21 +156,22 @@ final class FlatMultiTensorOptimizer implements MultiTensorOptimizer {
     }
 
     /**
-     * Steps elements {@code [from, to)} of all tensors taken end to end: the piece of each tensor the
-     * range covers, with its group's kernel, against its state slice.
+     * Steps state floats {@code [from, to)}: the piece of each tensor whose state the range covers
+     * (padding is skipped), with its group's kernel.
      */
     private void stepRange(MemorySegment[] params, MemorySegment[] grads, StepKernel[] groupKernels, long from,
                            long to) {
-        int i = Arrays.binarySearch(starts, from);
+        int i = Arrays.binarySearch(offsets, from);
         if (i < 0) {
-            i = -i - 2;   // the last tensor that starts before from
+            i = -i - 2;   // the last tensor whose state starts before from
         }
-        for (long at = from; at < to; i++) {
-            long inTensor = at - starts[i];
-            long count = Math.min(to - at, sizes[i] - inTensor);
-            groupKernels[groupOf[i]].run(params[i].asSlice(inTensor * Float.BYTES, count * Float.BYTES),
-                    grads[i].asSlice(inTensor * Float.BYTES, count * Float.BYTES), offsets[i] + inTensor, count);
-            at += count;
+        for (; i < offsets.length && offsets[i] < to; i++) {
+            long lo = Math.max(from, offsets[i]), hi = Math.min(to, offsets[i] + sizes[i]);
+            if (lo < hi) {
+                long inTensor = lo - offsets[i], count = hi - lo;
+                groupKernels[groupOf[i]].run(params[i].asSlice(inTensor * Float.BYTES, count * Float.BYTES),
+                        grads[i].asSlice(inTensor * Float.BYTES, count * Float.BYTES), lo, count);
+            }
         }
     }
 

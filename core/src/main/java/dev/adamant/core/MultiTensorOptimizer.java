@@ -33,10 +33,13 @@ import java.util.List;
  * still spans every tensor, and the slices of tensors whose group does not keep it stay zero and
  * unused: the cost of one offset table for all buffers.
  *
- * <p><b>Cost.</b> A step is one parallel region over all {@link #totalSize()} elements: the team's
- * members split the elements of all tensors, taken end to end, statically across tensor boundaries
- * (no hand-off per tensor, so a tensor of 768 floats costs its bytes and no more), and each member
- * steps the pieces of the tensors its share covers with that tensor's group's kernel. Bytes per
+ * <p><b>Cost.</b> A step is one parallel region over every element of every tensor: the team's
+ * members split the tensors' state index space (the elements end to end, each tensor starting on a
+ * 16-float line: under 16 floats of padding a tensor) statically, in cache lines, across tensor
+ * boundaries (no hand-off per tensor, so a tensor of 768 floats costs its bytes and no more), and
+ * each member steps the pieces of the tensors its share covers with that tensor's group's kernel. So
+ * no two members write one cache line of state, and each piece starts a whole number of lines into
+ * its tensor. Bytes per
  * element as {@link Optimizer}'s step (28 for Adam). The per-group coefficients are computed once
  * per step, in double. Each step checks every segment and sorts them by address to find overlaps:
  * O(T log T) for T tensors, nothing per element. Bit-identical to stepping each tensor alone with an
