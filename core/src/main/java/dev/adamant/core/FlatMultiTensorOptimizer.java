@@ -169,8 +169,12 @@ final class FlatMultiTensorOptimizer implements MultiTensorOptimizer {
             long lo = Math.max(from, offsets[i]), hi = Math.min(to, offsets[i] + sizes[i]);
             if (lo < hi) {
                 long inTensor = lo - offsets[i], count = hi - lo;
-                groupKernels[groupOf[i]].run(params[i].asSlice(inTensor * Float.BYTES, count * Float.BYTES),
-                        grads[i].asSlice(inTensor * Float.BYTES, count * Float.BYTES), lo, count);
+                MemorySegment p = params[i], g = grads[i];
+                if (count != sizes[i]) {   // a piece; a whole tensor, the usual case, needs no slices
+                    p = p.asSlice(inTensor * Float.BYTES, count * Float.BYTES);
+                    g = g.asSlice(inTensor * Float.BYTES, count * Float.BYTES);
+                }
+                groupKernels[groupOf[i]].run(p, g, lo, count);
             }
         }
     }
@@ -188,22 +192,52 @@ final class FlatMultiTensorOptimizer implements MultiTensorOptimizer {
     }
 
     /**
-     * Refuses any two of the params and grads segments that share a byte, in O(T log T): segments
-     * are sorted by address within each memory they can share (native memory; each heap array), and
-     * each is compared with the one reaching furthest among those before it. A read-only heap
-     * segment does not say which array it views ({@code heapBase()} is empty), so each of those is
-     * compared with every heap segment.
+     * Refuses any two of the params and grads segments that share a byte, in O(T log T) and without
+     * boxing in the usual case, native segments: their starts and their ends, sorted apart, overlap
+     * somewhere exactly when some start lies before the end of the one before it (segments are never
+     * empty); only then are they swept by address to name the pair. Heap segments can share bytes only
+     * within one array, so each array's are swept apart. A read-only heap segment does not say which
+     * array it views ({@code heapBase()} is empty), so each of those is compared with every heap segment.
      */
     private void checkDisjoint(MemorySegment[] params, MemorySegment[] grads) {
+        int n = params.length, m = 0;
+        long[] starts = new long[2 * n], ends = new long[2 * n];
+        boolean anyHeap = false;
+        for (int k = 0; k < 2 * n; k++) {
+            MemorySegment s = segment(k, params, grads);
+            if (s.isNative()) {
+                starts[m] = s.address();
+                ends[m++] = s.address() + s.byteSize();
+            } else {
+                anyHeap = true;
+            }
+        }
+        Arrays.sort(starts, 0, m);
+        Arrays.sort(ends, 0, m);
+        for (int j = 1; j < m; j++) {
+            if (starts[j] < ends[j - 1]) {
+                List<Integer> natives = new ArrayList<>();
+                for (int k = 0; k < 2 * n; k++) {
+                    if (segment(k, params, grads).isNative()) {
+                        natives.add(k);
+                    }
+                }
+                checkSorted(natives, params, grads);   // throws, naming two that overlap
+            }
+        }
+        if (anyHeap) {
+            checkHeapDisjoint(params, grads);
+        }
+    }
+
+    /** The heap segments' part of {@link #checkDisjoint}. */
+    private void checkHeapDisjoint(MemorySegment[] params, MemorySegment[] grads) {
         int n = params.length;
-        List<Integer> offNative = new ArrayList<>(2 * n);
         Map<Object, List<Integer>> byArray = new IdentityHashMap<>();
         List<Integer> heap = new ArrayList<>(), unknownArray = new ArrayList<>();
         for (int k = 0; k < 2 * n; k++) {
-            MemorySegment s = k < n ? params[k] : grads[k - n];
-            if (s.isNative()) {
-                offNative.add(k);
-            } else {
+            MemorySegment s = segment(k, params, grads);
+            if (!s.isNative()) {
                 heap.add(k);
                 Object base = s.heapBase().orElse(null);
                 if (base == null) {
@@ -213,7 +247,6 @@ final class FlatMultiTensorOptimizer implements MultiTensorOptimizer {
                 }
             }
         }
-        checkSorted(offNative, params, grads);
         for (List<Integer> sameArray : byArray.values()) {
             checkSorted(sameArray, params, grads);
         }
