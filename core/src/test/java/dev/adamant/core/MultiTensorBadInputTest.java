@@ -161,7 +161,7 @@ class MultiTensorBadInputTest {
         refusedUnchanged(IllegalArgumentException.class, "params: expected 3 segments (one per tensor), got 2",
                 () -> opt.step(params.subList(0, 2), grads));
         refusedUnchanged(IllegalArgumentException.class, "grads: expected 3 segments (one per tensor), got 4",
-                () -> opt.step(params, with(new ArrayList<>(grads) {{ add(grads.get(0)); }}, 0, grads.get(0))));
+                () -> opt.step(params, List.of(grads.get(0), grads.get(1), grads.get(2), floats(arena, 5, 1))));
         refusedUnchanged(NullPointerException.class, "params[1]", () -> opt.step(with(params, 1, null), grads));
         refusedUnchanged(NullPointerException.class, "grads[2]", () -> opt.step(params, with(grads, 2, null)));
         try (Team team = Team.create(2)) {
