@@ -5,11 +5,8 @@ import dev.adamant.core.kernel.Chunks;
 import dev.adamant.core.kernel.FusibleStep;
 import dev.adamant.core.memory.Buffers;
 import dev.adamant.core.memory.Segments;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ForkJoinPool;
@@ -17,22 +14,18 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.BiConsumer;
 
 /**
- * What every optimizer shares: its arena and state buffers, the checks, the step count, the split,
+ * What every optimizer shares: its state buffers, the checks, the step count, the split,
  * and the flag that refuses concurrent use.
  */
 abstract class AbstractOptimizer implements Optimizer {
     private final long size;
-    private final Arena arena;
-    private final Map<String, MemorySegment> state = new LinkedHashMap<>();
+    private final StateBuffers state;
     /**
-     * Set from the start of a step, beginStep() or restore until it ends (a begun step: until it is
-     * closed). One compare-and-set a step, so that two threads stepping at once, which would tear
-     * the state, are refused instead; it also publishes the state from one step to the next when
-     * they run on different threads.
+     * Taken from the start of a step, beginStep() or restore until it ends (a begun step: until it is
+     * closed); see {@link CallGuard}.
      */
-    private final AtomicBoolean busy = new AtomicBoolean();
+    private final CallGuard guard = new CallGuard();
     private long steps;
-    private volatile boolean closed;
     /** The step begun with beginStep() and not yet closed, or null. */
     private volatile OpenStep open;
 
@@ -40,24 +33,7 @@ abstract class AbstractOptimizer implements Optimizer {
         Segments.checkPositive("n", size);
         Buffers.checkFloatCount("n", size);
         this.size = size;
-        this.arena = Arena.ofShared();
-        String name = null;
-        try {
-            for (String s : stateNames) {
-                name = s;
-                state.put(s, Buffers.allocateFloats(arena, size));
-            }
-        } catch (OutOfMemoryError e) {
-            arena.close();
-            OutOfMemoryError named = new OutOfMemoryError("n: " + size + " parameters need " + stateNames.size()
-                    + " state buffers of " + size * Float.BYTES + " bytes; " + name + " could not be allocated ("
-                    + e.getMessage() + ")");
-            named.initCause(e);
-            throw named;
-        } catch (RuntimeException e) {
-            arena.close();
-            throw e;
-        }
+        this.state = new StateBuffers("n: " + size + " parameters", size, stateNames);
     }
 
     /** The writable state buffer {@code name}, which the subclass asked for. */
@@ -93,7 +69,7 @@ abstract class AbstractOptimizer implements Optimizer {
                     grads.asSlice(from * Float.BYTES, count * Float.BYTES), from, count));
             steps++;
         } finally {
-            busy.set(false);
+            guard.release();
         }
     }
 
@@ -117,7 +93,7 @@ abstract class AbstractOptimizer implements Optimizer {
                     grads.asSlice(from * Float.BYTES, (to - from) * Float.BYTES), from, to - from));
             steps++;
         } finally {
-            busy.set(false);
+            guard.release();
         }
     }
 
@@ -129,52 +105,37 @@ abstract class AbstractOptimizer implements Optimizer {
             open = step;
             return step;
         } catch (RuntimeException | Error e) {
-            busy.set(false);
+            guard.release();
             throw e;
         }
     }
 
     @Override
     public final void restore(long stepCount, BiConsumer<String, MemorySegment> fill) {
-        Objects.requireNonNull(fill, "fill");
-        if (stepCount < 0) {
-            throw new IllegalArgumentException("stepCount: expected >= 0, got " + stepCount);
-        }
-        acquire("restore");
-        try {
-            for (Map.Entry<String, MemorySegment> e : state.entrySet()) {
-                fill.accept(e.getKey(), e.getValue());
+        guard.restore(fill, stepCount, () -> whyBusy("restore"), () -> {
+            for (String name : state.names()) {
+                fill.accept(name, state.get(name));
             }
             steps = stepCount;
-        } catch (RuntimeException | Error e) {
-            close();
-            throw e;
-        } finally {
-            busy.set(false);
-        }
+        }, this::close);
     }
 
     /**
-     * Takes the busy flag for {@code what} (a step, beginStep or restore), or refuses: the optimizer
-     * is closed, a begun step is still open, or another thread is in a step right now.
+     * Takes the busy flag for {@code what} (a step or beginStep), or refuses: the optimizer is
+     * closed, a begun step is still open, or another thread is in a step right now.
      */
     private void acquire(String what) {
-        if (closed) {
-            throw new IllegalStateException("optimizer is closed");
-        }
-        if (!busy.compareAndSet(false, true)) {
-            OpenStep o = open;
-            throw new IllegalStateException(o != null
-                    ? what + ": step " + o.t + " begun with beginStep() is still open (on this or another thread):"
-                            + " close it first"
-                    : what + ": another thread is stepping or restoring this optimizer right now; an optimizer"
-                            + " takes one step at a time (split a step with step(params, grads, executor,"
-                            + " parallelism) or beginStep() instead)");
-        }
-        if (closed) {   // closed between the first check and the flag
-            busy.set(false);
-            throw new IllegalStateException("optimizer is closed");
-        }
+        guard.acquire(() -> whyBusy(what));
+    }
+
+    private String whyBusy(String what) {
+        OpenStep o = open;
+        return o != null
+                ? what + ": step " + o.t + " begun with beginStep() is still open (on this or another thread):"
+                        + " close it first"
+                : what + ": another thread is stepping or restoring this optimizer right now; an optimizer"
+                        + " takes one step at a time (split a step with step(params, grads, executor,"
+                        + " parallelism) or beginStep() instead)";
     }
 
     /**
@@ -224,8 +185,8 @@ abstract class AbstractOptimizer implements Optimizer {
         }
 
         private void checkUnfinished() {
-            if (finished.get() || closed) {
-                throw new IllegalStateException("step " + t + " is finished" + (closed ? " (optimizer closed)" : ""));
+            if (finished.get() || guard.isClosed()) {
+                throw new IllegalStateException("step " + t + " is finished" + (guard.isClosed() ? " (optimizer closed)" : ""));
             }
         }
 
@@ -254,7 +215,7 @@ abstract class AbstractOptimizer implements Optimizer {
             if (finished.compareAndSet(false, true)) {
                 steps = t;
                 open = null;
-                busy.set(false);
+                guard.release();
             }
         }
 
@@ -262,33 +223,26 @@ abstract class AbstractOptimizer implements Optimizer {
         public void cancel() {
             if (finished.compareAndSet(false, true)) {
                 open = null;
-                busy.set(false);
+                guard.release();
             }
         }
     }
 
     @Override
     public final List<String> stateNames() {
-        return List.copyOf(state.keySet());
+        return state.names();
     }
 
     @Override
     public final MemorySegment state(String name) {
-        if (closed) {
-            throw new IllegalStateException("optimizer is closed");
-        }
-        MemorySegment s = state.get(Objects.requireNonNull(name, "name"));
-        if (s == null) {
-            throw new IllegalArgumentException("name: expected one of " + state.keySet() + ", got \"" + name + "\"");
-        }
-        return s.asReadOnly();
+        guard.checkOpen();
+        return state.readOnly(name);
     }
 
     @Override
     public final void close() {
-        if (!closed) {
-            closed = true;
-            arena.close();
+        if (guard.close()) {
+            state.close();
         }
     }
 }

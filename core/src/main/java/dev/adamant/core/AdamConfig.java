@@ -15,7 +15,7 @@ import java.util.Objects;
  * <p>{@code biasCorrection} (on by default) divides the moments by {@code 1 - beta^t}; turning it
  * off gives DeepSpeed's {@code bias_correction=False}.
  */
-public final class AdamConfig {
+public final class AdamConfig implements OptimizerConfig {
     private final boolean decoupledWeightDecay;
     private final double lr, beta1, beta2, eps, weightDecay;
     private final boolean amsgrad, maximize, biasCorrection;

@@ -5,6 +5,7 @@ import dev.adamant.core.kernel.AdamState;
 import dev.adamant.core.kernel.AdamStep;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
+import java.util.function.Function;
 
 /** Adam and AdamW: state {@code exp_avg}, {@code exp_avg_sq} and, with amsgrad, {@code max_exp_avg_sq}. */
 final class AdamOptimizer extends AbstractOptimizer {
@@ -14,9 +15,14 @@ final class AdamOptimizer extends AbstractOptimizer {
     private final AdamKernel kernel;
 
     AdamOptimizer(AdamConfig config, long n, AdamKernel kernel) {
-        super(n, config.amsgrad() ? List.of(EXP_AVG, EXP_AVG_SQ, MAX_EXP_AVG_SQ) : List.of(EXP_AVG, EXP_AVG_SQ));
+        super(n, stateNames(config));
         this.config = config;
         this.kernel = kernel;
+    }
+
+    /** The state buffers {@code c} needs, in PyTorch's names and order. */
+    static List<String> stateNames(AdamConfig c) {
+        return c.amsgrad() ? List.of(EXP_AVG, EXP_AVG_SQ, MAX_EXP_AVG_SQ) : List.of(EXP_AVG, EXP_AVG_SQ);
     }
 
     /** Step {@code t}'s float coefficients, each derived in double and rounded once (PyTorch 1.13). */
@@ -32,8 +38,16 @@ final class AdamOptimizer extends AbstractOptimizer {
 
     @Override
     StepKernel prepare(long t) {
-        return new AdamCall(kernel, new AdamState(coefficients(config, t), buffer(EXP_AVG), buffer(EXP_AVG_SQ),
-                buffer(MAX_EXP_AVG_SQ)));
+        return prepare(config, kernel, t, this::buffer);
+    }
+
+    /**
+     * Step {@code t}'s kernel call under {@code c} over the state buffers that {@code state} names
+     * (null for those {@code c} does not keep), indexed by the call's {@code stateFrom}.
+     */
+    static StepKernel prepare(AdamConfig c, AdamKernel kernel, long t, Function<String, MemorySegment> state) {
+        return new AdamCall(kernel, new AdamState(coefficients(c, t), state.apply(EXP_AVG), state.apply(EXP_AVG_SQ),
+                state.apply(MAX_EXP_AVG_SQ)));
     }
 
     /** Step {@code t}'s kernel call, which also hands its state to fused loops ({@link FusibleStep}). */

@@ -2,6 +2,7 @@ package dev.adamant.core;
 
 import dev.adamant.core.kernel.KernelProvider;
 import dev.adamant.core.kernel.Kernels;
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -45,6 +46,26 @@ public final class Optimizers {
     /** RMSProp on the named kernels. */
     public static Optimizer rmsProp(RmsPropConfig config, long n, Implementation implementation) {
         return rmsProp(config, n, Objects.requireNonNull(implementation, "implementation").provider());
+    }
+
+    /**
+     * One optimizer over the tensors of {@code groups}, each group under its own config (PyTorch's
+     * {@code param_groups}); see {@link MultiTensorOptimizer} for the step, the state layout and its
+     * cost: each state buffer spans every tensor, each tensor's slice padded to a cache line.
+     *
+     * <p>Refused with an exception naming the argument: a null list or group
+     * ({@link NullPointerException}); no groups, no tensor in any group, groups of different optimizer
+     * kinds, a config whose parameters break a rule between them (SGD's nesterov), or sizes that add up
+     * past {@code Buffers.MAX_FLOATS} ({@link IllegalArgumentException}).
+     */
+    public static MultiTensorOptimizer multiTensor(List<ParamGroup> groups) {
+        return FlatMultiTensorOptimizer.create(groups, Kernels.provider());
+    }
+
+    /** {@link #multiTensor(List)} on the named kernels, whatever the JVM-wide choice: for benchmarks and tests. */
+    public static MultiTensorOptimizer multiTensor(List<ParamGroup> groups, Implementation implementation) {
+        return FlatMultiTensorOptimizer.create(groups,
+                Objects.requireNonNull(implementation, "implementation").provider());
     }
 
     /** The kernels in use, for example {@code "panama, 512-bit vectors (16 floats), FMA on"}. */

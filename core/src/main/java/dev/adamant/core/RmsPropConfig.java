@@ -16,7 +16,7 @@ import java.util.Objects;
  * is {@code lr * g / eps}: use a larger eps with that combination. A variance that rounding makes
  * negative is taken as 0.
  */
-public final class RmsPropConfig {
+public final class RmsPropConfig implements OptimizerConfig {
     private final double lr, alpha, eps, weightDecay, momentum;
     private final boolean centered, maximize, biasCorrection;
 

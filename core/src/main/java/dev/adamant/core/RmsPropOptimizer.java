@@ -5,6 +5,7 @@ import dev.adamant.core.kernel.RmsPropStep;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Function;
 
 /** RMSProp: state {@code square_avg}, plus {@code momentum_buffer} and {@code grad_avg} where used. */
 final class RmsPropOptimizer extends AbstractOptimizer {
@@ -14,12 +15,13 @@ final class RmsPropOptimizer extends AbstractOptimizer {
     private final RmsPropKernel kernel;
 
     RmsPropOptimizer(RmsPropConfig config, long n, RmsPropKernel kernel) {
-        super(n, names(config));
+        super(n, stateNames(config));
         this.config = config;
         this.kernel = kernel;
     }
 
-    private static List<String> names(RmsPropConfig c) {
+    /** The state buffers {@code c} needs, in PyTorch's names and order. */
+    static List<String> stateNames(RmsPropConfig c) {
         List<String> names = new ArrayList<>(List.of(SQUARE_AVG));
         if (c.momentum() > 0) {
             names.add(MOMENTUM_BUFFER);
@@ -40,8 +42,13 @@ final class RmsPropOptimizer extends AbstractOptimizer {
 
     @Override
     StepKernel prepare(long t) {
-        RmsPropStep s = coefficients(config, t);
-        MemorySegment sq = buffer(SQUARE_AVG), avg = buffer(GRAD_AVG), buf = buffer(MOMENTUM_BUFFER);
+        return prepare(config, kernel, t, this::buffer);
+    }
+
+    /** Step {@code t}'s kernel call under {@code c}, as {@code AdamOptimizer.prepare(AdamConfig, …)}. */
+    static StepKernel prepare(RmsPropConfig c, RmsPropKernel kernel, long t, Function<String, MemorySegment> state) {
+        RmsPropStep s = coefficients(c, t);
+        MemorySegment sq = state.apply(SQUARE_AVG), avg = state.apply(GRAD_AVG), buf = state.apply(MOMENTUM_BUFFER);
         return (params, grads, from, count) -> kernel.step(s, params, grads, range(sq, from, count),
                 range(avg, from, count), range(buf, from, count), 0, count);
     }

@@ -15,7 +15,7 @@ import java.util.Objects;
  * buffer is the moving average {@code m = momentum * m + (1 - momentum) * g} from {@code m = 0}, and
  * the step uses {@code m / (1 - momentum^t)}.
  */
-public final class SgdConfig {
+public final class SgdConfig implements OptimizerConfig {
     private final double lr, momentum, dampening, weightDecay;
     private final boolean nesterov, maximize, biasCorrection;
 

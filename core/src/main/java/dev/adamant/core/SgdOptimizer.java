@@ -4,6 +4,7 @@ import dev.adamant.core.kernel.SgdKernel;
 import dev.adamant.core.kernel.SgdStep;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
+import java.util.function.Function;
 
 /** SGD: state {@code momentum_buffer} when momentum is on. */
 final class SgdOptimizer extends AbstractOptimizer {
@@ -13,9 +14,14 @@ final class SgdOptimizer extends AbstractOptimizer {
     private final SgdKernel kernel;
 
     SgdOptimizer(SgdConfig config, long n, SgdKernel kernel) {
-        super(n, config.momentum() != 0 ? List.of(MOMENTUM_BUFFER) : List.of());
+        super(n, stateNames(config));
         this.config = config;
         this.kernel = kernel;
+    }
+
+    /** The state buffers {@code c} needs, in PyTorch's names. */
+    static List<String> stateNames(SgdConfig c) {
+        return c.momentum() != 0 ? List.of(MOMENTUM_BUFFER) : List.of();
     }
 
     /** Step {@code t}'s float coefficients, each derived in double and rounded once. */
@@ -32,8 +38,13 @@ final class SgdOptimizer extends AbstractOptimizer {
 
     @Override
     StepKernel prepare(long t) {
-        SgdStep s = coefficients(config, t);
-        MemorySegment buf = buffer(MOMENTUM_BUFFER);
+        return prepare(config, kernel, t, this::buffer);
+    }
+
+    /** Step {@code t}'s kernel call under {@code c}, as {@code AdamOptimizer.prepare(AdamConfig, …)}. */
+    static StepKernel prepare(SgdConfig c, SgdKernel kernel, long t, Function<String, MemorySegment> state) {
+        SgdStep s = coefficients(c, t);
+        MemorySegment buf = state.apply(MOMENTUM_BUFFER);
         return (params, grads, from, count) -> kernel.step(s, params, grads, range(buf, from, count), 0, count);
     }
 }
