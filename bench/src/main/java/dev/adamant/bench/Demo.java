@@ -2,10 +2,13 @@ package dev.adamant.bench;
 
 import dev.adamant.core.AdamConfig;
 import dev.adamant.core.Implementation;
+import dev.adamant.core.MultiTensorOptimizer;
 import dev.adamant.core.Optimizer;
 import dev.adamant.core.Optimizers;
+import dev.adamant.core.ParamGroup;
 import dev.adamant.core.RmsPropConfig;
 import dev.adamant.core.SgdConfig;
+import dev.adamant.core.Team;
 import dev.adamant.fp16.Precision;
 import dev.adamant.zero.CheckpointException;
 import dev.adamant.zero.ZeroCheckpoint;
@@ -160,6 +163,48 @@ public final class Demo {
                 pool.shutdownNow();
             }
         }
+        gpt2Line(out);
+    }
+
+    /**
+     * The kernel table's last line: GPT-2 small's 148 tensors (124,439,808 floats, each its own
+     * allocation) in one multi-tensor AdamW step on a team of all the machine's threads, as a
+     * framework would step a real model.
+     */
+    private static void gpt2Line(PrintStream out) {
+        int threads = Runtime.getRuntime().availableProcessors();
+        long[] sizes = Gpt2Shapes.sizes();
+        int steps = 5;
+        try (Team team = Team.create(threads); Arena arena = Arena.ofShared();
+             MultiTensorOptimizer opt = Optimizers.multiTensor(List.of(ParamGroup.of(AdamConfig.adamW(), sizes)))) {
+            List<MemorySegment> params = new ArrayList<>(), grads = new ArrayList<>();
+            for (long size : sizes) {
+                params.add(teamFilled(team, arena, size, 0.5f));
+                grads.add(teamFilled(team, arena, size, 1e-3f));
+            }
+            for (int i = 0; i < WARMUP_STEPS; i++) {
+                opt.step(params, grads, team);
+            }
+            long t0 = System.nanoTime();
+            for (int i = 0; i < steps; i++) {
+                opt.step(params, grads, team);
+            }
+            double seconds = (System.nanoTime() - t0) / 1e9 / steps, rate = Gpt2Shapes.TOTAL / seconds;
+            out.printf(Locale.ROOT, "%-13s %-7s %7d %9.2f %11.3e %8.2f   148 tensors, one step on %d thread%s%n",
+                    "gpt2-small", Implementation.PANAMA.isAvailable() ? "vector" : "scalar", 28, seconds * 1e3, rate,
+                    rate * 28 / 1e9, threads, threads == 1 ? "" : "s");
+        }
+    }
+
+    /** {@code n} floats of {@code value}, each page touched by the member that will step it. */
+    private static MemorySegment teamFilled(Team team, Arena arena, long n, float value) {
+        MemorySegment s = arena.allocate(n * Float.BYTES, 64);
+        team.parallelFor(n, (from, to) -> {
+            for (long i = from; i < to; i++) {
+                s.setAtIndex(ValueLayout.JAVA_FLOAT, i, value);
+            }
+        });
+        return s;
     }
 
     /** Seconds per step, averaged over the timed steps, on a fresh optimizer from {@code initial} parameters. */
