@@ -118,7 +118,9 @@ public class TeamBenchmark {
 
     @Benchmark
     public void emptyChunks(Hand h) {
-        Chunks.run(h.members * Team.LINE, h.members, h.pool == null ? Runnable::run : h.pool, (from, count) -> { });
+        // Chunks splits nothing below MIN_CHUNK a chunk: give it enough elements for one chunk a member.
+        Chunks.run(h.members * Chunks.MIN_CHUNK, h.members, h.pool == null ? Runnable::run : h.pool,
+                (from, count) -> { });
     }
 
     @Benchmark

@@ -30,8 +30,8 @@ import org.junit.jupiter.api.Test;
  * enough that a device's slices split across its team's members.
  */
 class ZeroTeamTest {
-    /** Odd sizes, two of them several {@link Team#MIN_SHARE}s a device even when split in two. */
-    private static final long[] SIZES = {6 * Team.MIN_SHARE + 5, 70, 9 * Team.MIN_SHARE + 4099, 1};
+    /** Odd sizes, two of them split over 1-2 members a device even at stages 1-3 (half a tensor each). */
+    private static final long[] SIZES = {3 * Team.MIN_SHARE + 5, 70, 4 * Team.MIN_SHARE + 4099, 1};
     private static final ValueLayout.OfShort S = ValueLayout.JAVA_SHORT_UNALIGNED;
     private static final int DEVICES = 2, STEPS = 4, OVERFLOW_STEP = 2, OVERFLOW_RANK = 1;
 

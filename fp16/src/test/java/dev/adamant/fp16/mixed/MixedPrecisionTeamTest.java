@@ -32,7 +32,7 @@ import org.junit.jupiter.api.Test;
 class MixedPrecisionTeamTest {
     private static final ValueLayout.OfShort S = ValueLayout.JAVA_SHORT_UNALIGNED;
     /** Awkward sizes: a single value, a block and a bit, and sizes that give 2-4 members several blocks each. */
-    private static final long[] SIZES = {1, 4099, 3 * Team.MIN_SHARE + 17, 5 * Team.MIN_SHARE + SquareSums.BLOCK / 2 + 3};
+    private static final long[] SIZES = {1, 4099, 2 * Team.MIN_SHARE + 17, 4 * Team.MIN_SHARE + SquareSums.BLOCK / 2 + 3};
     private static final Team[] TEAMS = new Team[4];
 
     @BeforeAll
