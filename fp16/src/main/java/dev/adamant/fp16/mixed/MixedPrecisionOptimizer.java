@@ -64,7 +64,9 @@ import java.util.function.BiConsumer;
  * threads: {@link WrongThreadException}) is refused with an exception naming the argument, before
  * anything is modified. Not thread-safe: a step, {@link #checkGradients} or {@link #applyUpdate}
  * called while another thread is in one is refused ({@link IllegalStateException}, nothing changed);
- * a step may be split across threads itself.
+ * a step may be split across threads itself: over an executor (chunks of whole {@value #TILE}s) or
+ * on a {@link Team} (the check pass in shares of whole norm blocks, the update in shares of whole
+ * fused-loop calls, each at least {@link Team#MIN_SHARE}), bit-identical to the serial step either way.
  */
 public final class MixedPrecisionOptimizer implements AutoCloseable {
     /**
