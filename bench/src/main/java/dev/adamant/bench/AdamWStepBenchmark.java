@@ -4,6 +4,7 @@ import dev.adamant.core.AdamConfig;
 import dev.adamant.core.Implementation;
 import dev.adamant.core.Optimizer;
 import dev.adamant.core.Optimizers;
+import dev.adamant.core.Team;
 import dev.adamant.core.kernel.Chunks;
 import dev.adamant.core.panama.Species;
 import java.lang.foreign.Arena;
@@ -36,6 +37,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * written), four ways:
  * <ul>
  *   <li>{@code vector}: {@link Implementation#PANAMA} through {@link Optimizers#adam}, native segments;
+ *   <li>{@code vectorTeam}: the same on a {@link Team} of {@code threads} ({@code step(p, g, team)});
  *   <li>{@code scalar}: {@link Implementation#SCALAR}, the same entry point and segments;
  *   <li>{@code plainArrayLoop}: the textbook AdamW loop over {@code float[]} that a JVM user would write;
  *   <li>{@code streamYardstick}: Adam's access pattern (4 streams read, 3 written) with trivial
@@ -174,6 +176,23 @@ public class AdamWStepBenchmark {
         @Override Implementation implementation() { return Implementation.PANAMA; }
     }
 
+    /** As {@link VectorInputs}, with a {@link Team} of {@code threads} for {@code vectorTeam}. */
+    @State(Scope.Benchmark)
+    public static class TeamInputs extends VectorInputs {
+        Team team;
+
+        // Own names, not overrides: JMH runs every @Setup and @TearDown of the hierarchy.
+        @Setup(Level.Trial)
+        public void startTeam() {
+            team = Team.create(threads);
+        }
+
+        @TearDown(Level.Trial)
+        public void stopTeam() {
+            team.close();
+        }
+    }
+
     @State(Scope.Benchmark)
     public static class ScalarInputs extends OptimizerInputs {
         @Override Implementation implementation() { return Implementation.SCALAR; }
@@ -233,6 +252,12 @@ public class AdamWStepBenchmark {
     @Benchmark
     public void vector(VectorInputs s) {
         s.optimizer.step(s.params, s.grads, s.executor, s.threads);
+    }
+
+    /** {@code vector} on a {@link Team} of {@code threads} instead of an executor: the step with microsecond hand-offs. */
+    @Benchmark
+    public void vectorTeam(TeamInputs s) {
+        s.optimizer.step(s.params, s.grads, s.team);
     }
 
     @Benchmark

@@ -50,11 +50,26 @@ import java.util.concurrent.locks.LockSupport;
  */
 public final class Team implements AutoCloseable {
     /**
-     * The smallest share worth handing to a member, in elements: below it the hand-off and join cost
-     * more than the member saves. Measured with AdamW, the most expensive elementwise step per byte
-     * of ours, on the 2-core development machine ({@code TeamBenchmark}): see the README's table.
+     * The smallest share worth handing to a member, in elements: below it the hand-off, the join and
+     * the second core's cache misses cost more than the member saves. Measured with AdamW, the most
+     * expensive elementwise step per byte of ours, as {@code step(p, g, team)} runs it but with
+     * {@code minShare} 0 ({@code TeamBenchmark.adamWShares}, 3 JVMs, best iteration of 5-7 x 200 ms)
+     * on the 2-vCPU development machine (AMD EPYC, shared): 2 threads against 1 take
+     * <pre>
+     *   n (floats)   1 thread, us   2 threads, us   speed-up
+     *   16,384        2.4            5.7-6.5         0.4x
+     *   32,768        4.5-5.0        8.3-10.9        0.5x
+     *   65,536       12.2-16.3      13.7-17.0        0.9-1.1x (break-even)
+     *   131,072      27.0-28.3      17.7-19.9        1.4-1.6x
+     *   262,144      56-69          34-47            1.5-2.0x
+     *   1,048,576    272-279        138-157          1.8-2.0x
+     * </pre>
+     * so a second member pays from 65,536 elements each (n = 131,072), and a team never splits a
+     * region where the split measured slower. An empty region costs 0.7-1.0 us on 2 spinning threads.
+     * The README's "Thread team" section has the command; a machine with cores that share less cache
+     * may want less, which a caller can pass to {@link #parallelFor(long, long, long, Range)}.
      */
-    public static final long MIN_SHARE = 8_192;
+    public static final long MIN_SHARE = 65_536;
     /** Elements per unit of a share by default: one 64-byte cache line of floats. */
     public static final long LINE = 16;
     /** How long members (and the caller, joining) spin before they park. */

@@ -231,7 +231,10 @@ class TeamTest {
     @Test
     void stepsOnATeamEqualTheSerialStepAndTwoOptimizersShareOneTeam() {
         try (Team team = Team.create(4)) {
-            qt().withExamples(10).forAll(Generate.range(1, 120_000).mix(Generate.pick(List.of(1, 8191, 8193, 65_537)), 30),
+            // Sizes around MIN_SHARE's multiples, so that teams of 1-4 members split (MIN_SHARE is measured, so it moves).
+            int share = (int) Team.MIN_SHARE;
+            qt().withExamples(10).forAll(Generate.range(1, 4 * share + 1000).mix(Generate.pick(List.of(1, share - 1,
+                    share + 1, 2 * share + 17, 3 * share + 1, 4 * share + 15)), 30),
                     Generate.longRange(0, Long.MAX_VALUE))
                 .checkAssert((n, seed) -> {
                     SplittableRandom r = new SplittableRandom(seed);

@@ -2,6 +2,7 @@ package dev.adamant.zero;
 
 import dev.adamant.core.Optimizer;
 import dev.adamant.core.Optimizers;
+import dev.adamant.core.Team;
 import dev.adamant.fp16.Precision;
 import dev.adamant.fp16.mixed.MixedPrecisionOptimizer;
 import dev.adamant.fp16.scaling.DynamicLossScaler;
@@ -41,7 +42,9 @@ import java.util.Objects;
  * <p>Adam is elementwise and every reduction has a fixed order, so for the same model, data, N and
  * seed all stages give the same parameters bit for bit.
  *
- * <p>One thread drives a device. A collective that fails or times out fails the whole group (see
+ * <p>One thread drives a device; its own gradient check and optimizer step may run on a
+ * {@link #useTeam(Team) team} of threads (say 4 devices with a team of 4 each on 16 cores), with the
+ * same result bit for bit. A collective that fails or times out fails the whole group (see
  * the communicator); the device is then unusable and should be closed.
  */
 public final class ZeroDevice implements AutoCloseable {
@@ -56,6 +59,7 @@ public final class ZeroDevice implements AutoCloseable {
     private final List<Tensor> tensors;
     private final MemorySegment params16, grads16, bucket, gathered;
     private final MixedPrecisionOptimizer[] optimizers;
+    private Team team;
     private long steps;
 
     /**
@@ -236,7 +240,8 @@ public final class ZeroDevice implements AutoCloseable {
         for (Tensor t : tensors) {
             MixedPrecisionOptimizer m = optimizers[t.index()];
             blocks[t.index()] = clip ? new double[m.normBlocks()] : null;
-            nonFinite |= m.checkGradients(ownGrads(t), scale, blocks[t.index()], Runnable::run, 1);
+            nonFinite |= team == null ? m.checkGradients(ownGrads(t), scale, blocks[t.index()], Runnable::run, 1)
+                    : m.checkGradients(ownGrads(t), scale, blocks[t.index()], team);
         }
         nonFinite = comm.anyTrue(nonFinite);
         float meanLoss = Float.NaN;
@@ -260,7 +265,12 @@ public final class ZeroDevice implements AutoCloseable {
             return new StepResult(steps, true, meanLoss, scale, scaler.update(true), Float.NaN, 1f);
         }
         for (Tensor t : tensors) {
-            optimizers[t.index()].applyUpdate(ownParams(t), ownGrads(t), scale, coef, Runnable::run, 1);
+            MixedPrecisionOptimizer m = optimizers[t.index()];
+            if (team == null) {
+                m.applyUpdate(ownParams(t), ownGrads(t), scale, coef, Runnable::run, 1);
+            } else {
+                m.applyUpdate(ownParams(t), ownGrads(t), scale, coef, team);
+            }
         }
         if (stage == ZeroStage.OPTIMIZER_STATE || stage == ZeroStage.GRADIENTS) {
             for (Tensor t : tensors) {
@@ -371,6 +381,29 @@ public final class ZeroDevice implements AutoCloseable {
     private MemorySegment fullTensor(MemorySegment full, Tensor t) {
         int h = precision.bytes();
         return full.asSlice(t.offset() * h, t.paddedCount() * h);
+    }
+
+    /**
+     * Runs this device's gradient check and optimizer update (not its collectives, nor the model's
+     * forward and backward) as regions of {@code team} from the next step on: bit-identical to the
+     * steps on the driving thread alone. {@code null} goes back to that (the default). The team is
+     * the caller's: it is not closed with the device, and is not part of the {@link ZeroConfig} nor
+     * of a checkpoint (a restored device steps on the calling thread until given one). Give each
+     * device of a process its own team, or they take turns on it (a team runs one region at a time;
+     * the others run theirs alone, correctly).
+     *
+     * @throws IllegalStateException if {@code team} is closed (the device keeps its previous team)
+     */
+    public void useTeam(Team team) {
+        if (team != null && team.isClosed()) {
+            throw new IllegalStateException("team: expected an open team, got a closed one");
+        }
+        this.team = team;
+    }
+
+    /** The team {@link #useTeam} gave this device, or null: the driving thread alone. */
+    public Team team() {
+        return team;
     }
 
     /** Frees everything this device holds. */

@@ -2,6 +2,7 @@ package dev.adamant.fp16.mixed;
 
 import dev.adamant.core.Optimizer;
 import dev.adamant.core.kernel.AdamState;
+import dev.adamant.core.Team;
 import dev.adamant.core.kernel.Chunks;
 import dev.adamant.core.kernel.FusibleStep;
 import dev.adamant.core.memory.Buffers;
@@ -63,7 +64,9 @@ import java.util.function.BiConsumer;
  * threads: {@link WrongThreadException}) is refused with an exception naming the argument, before
  * anything is modified. Not thread-safe: a step, {@link #checkGradients} or {@link #applyUpdate}
  * called while another thread is in one is refused ({@link IllegalStateException}, nothing changed);
- * a step may be split across threads itself.
+ * a step may be split across threads itself: over an executor (chunks of whole {@value #TILE}s) or
+ * on a {@link Team} (the check pass in shares of whole norm blocks, the update in shares of whole
+ * fused-loop calls, each at least {@link Team#MIN_SHARE}), bit-identical to the serial step either way.
  */
 public final class MixedPrecisionOptimizer implements AutoCloseable {
     /**
@@ -245,11 +248,34 @@ public final class MixedPrecisionOptimizer implements AutoCloseable {
         }
     }
 
+    /**
+     * One training step with both passes as regions of {@code team}: the check pass in shares of whole
+     * {@link SquareSums} blocks, the update pass in shares of whole fused-loop calls, each share at
+     * least {@link Team#MIN_SHARE} parameters. Bit-identical to the serial step for any team size.
+     * Does not close the team.
+     *
+     * @throws IllegalStateException if {@code team} is closed (nothing changed)
+     */
+    public StepReport step(MemorySegment params, MemorySegment grads, Team team) {
+        Runner runner = onTeam(team);
+        enter("step");
+        try {
+            return stepAlone(params, grads, runner);
+        } finally {
+            busy.set(false);
+        }
+    }
+
     private StepReport stepAlone(MemorySegment params, MemorySegment grads, Executor executor, int parallelism) {
         checkStep(params, grads, executor, parallelism);
+        return stepAlone(params, grads, new OnExecutor(executor, parallelism));
+    }
+
+    private StepReport stepAlone(MemorySegment params, MemorySegment grads, Runner runner) {
+        checkStep(params, grads, runner);
         float scale = scaler.scale();
         double[] blocks = maxGradNorm > 0 ? new double[SquareSums.blocks(n)] : null;
-        boolean nonFinite = check(grads, scale, blocks, executor, parallelism);
+        boolean nonFinite = check(grads, scale, blocks, runner);
         GradientStats stats = new GradientStats(false, blocks == null ? Double.NaN : SquareSums.total(blocks));
         float coef = nonFinite || blocks == null ? 1f : stats.clipCoefficient(maxGradNorm);
         // A coefficient of 0 is a norm that overflows in float, or one above maxGradNorm by more than a
@@ -257,7 +283,7 @@ public final class MixedPrecisionOptimizer implements AutoCloseable {
         if (nonFinite || coef == 0f) {
             return new StepReport(inner.stepCount(), true, scale, scaler.update(true), Float.NaN, 1f);
         }
-        update(params, grads, scale, coef, executor, parallelism);
+        update(params, grads, scale, coef, runner);
         return new StepReport(inner.stepCount(), false, scale, scaler.update(false), stats.norm(), coef);
     }
 
@@ -279,12 +305,33 @@ public final class MixedPrecisionOptimizer implements AutoCloseable {
         }
     }
 
+    /**
+     * {@link #checkGradients(MemorySegment, float, double[], Executor, int)} as a region of {@code team}, in
+     * shares of whole {@link SquareSums} blocks: the same answer and block sums for any team size.
+     *
+     * @throws IllegalStateException if {@code team} is closed
+     */
+    public boolean checkGradients(MemorySegment grads, float scale, double[] blockSums, Team team) {
+        Runner runner = onTeam(team);
+        enter("checkGradients");
+        try {
+            return check(grads, scale, blockSums, runner);
+        } finally {
+            busy.set(false);
+        }
+    }
+
     private boolean check(MemorySegment grads, float scale, double[] blockSums, Executor executor, int parallelism) {
+        Objects.requireNonNull(executor, "executor");
+        return check(grads, scale, blockSums, new OnExecutor(executor, parallelism));
+    }
+
+    private boolean check(MemorySegment grads, float scale, double[] blockSums, Runner runner) {
         checkOpen();
         check16("grads", grads, false);
-        Objects.requireNonNull(executor, "executor");
-        if (parallelism >= 1) {   // below 1: Chunks.run refuses it, naming parallelism
-            Segments.checkAccessible("grads", grads, Chunks.count(n, parallelism, TILE));
+        int threads = runner.threads(n, SquareSums.BLOCK);
+        if (threads >= 1) {   // executor, parallelism below 1: Chunks.run refuses it, naming parallelism
+            Segments.checkAccessible("grads", grads, threads);
         }
         Gradients.checkScale(scale);
         float inv = 1f / scale;
@@ -295,14 +342,14 @@ public final class MixedPrecisionOptimizer implements AutoCloseable {
         AtomicBoolean found = new AtomicBoolean();
         if (blockSums == null) {
             short threshold = widening.overflowThreshold(inv);
-            Chunks.run(n, parallelism, TILE, executor, (from, count) -> {
+            runner.run(n, SquareSums.BLOCK, (from, count) -> {
                 if (scaling.anyMagnitudeAtLeast16(grads, threshold, from, count)) {
                     found.set(true);
                 }
             });
             return found.get();
         }
-        Chunks.run(n, parallelism, TILE, executor, (from, count) -> {
+        runner.run(n, SquareSums.BLOCK, (from, count) -> {
             if (scaling.unscaleHalves(grads, precision, inv, from, count, blockSums, (int) (from / SquareSums.BLOCK))) {
                 found.set(true);
             }
@@ -326,19 +373,43 @@ public final class MixedPrecisionOptimizer implements AutoCloseable {
         }
     }
 
+    /**
+     * {@link #applyUpdate(MemorySegment, MemorySegment, float, float, Executor, int)} as a region of
+     * {@code team}: bit-identical to the serial pass for any team size.
+     *
+     * @throws IllegalStateException if {@code team} is closed (nothing changed)
+     */
+    public void applyUpdate(MemorySegment params, MemorySegment grads, float scale, float clipCoefficient, Team team) {
+        Runner runner = onTeam(team);
+        enter("applyUpdate");
+        try {
+            checkStep(params, grads, runner);
+            update(params, grads, scale, clipCoefficient, runner);
+        } finally {
+            busy.set(false);
+        }
+    }
+
     private void update(MemorySegment params, MemorySegment grads, float scale, float clipCoefficient,
                         Executor executor, int parallelism) {
         checkStep(params, grads, executor, parallelism);
+        update(params, grads, scale, clipCoefficient, new OnExecutor(executor, parallelism));
+    }
+
+    /** The update pass; the caller has run {@code checkStep}. */
+    private void update(MemorySegment params, MemorySegment grads, float scale, float clipCoefficient, Runner runner) {
         Gradients.checkScale(scale);
         if (!(clipCoefficient > 0 && clipCoefficient <= 1)) {
             throw new IllegalArgumentException("clipCoefficient: expected a value in (0, 1], got " + clipCoefficient);
         }
         float inv = 1f / scale;
         Optimizer.Step step = inner.beginStep();
+        AtomicBoolean started = new AtomicBoolean();
         try {
             long t = step.number();
             AdamState adam = fusedAdam != null && master != null && step instanceof FusibleStep f ? f.adam() : null;
-            Chunks.run(n, parallelism, TILE, executor, (from, count) -> {
+            runner.run(n, FUSED_TILE, (from, count) -> {
+                started.set(true);
                 long done = 0;
                 while (adam != null && done < count) {
                     long len = Math.min(FUSED_TILE, count - done);
@@ -353,6 +424,11 @@ public final class MixedPrecisionOptimizer implements AutoCloseable {
             });
         } catch (RejectedExecutionException e) {
             step.cancel();   // Chunks.run started no chunk: the step did not happen
+            throw e;
+        } catch (IllegalStateException e) {
+            if (runner instanceof OnTeam && !started.get()) {
+                step.cancel();   // the team was closed before any share ran: the step did not happen
+            }
             throw e;
         } finally {
             step.close();    // a no-op after cancel()
@@ -417,6 +493,74 @@ public final class MixedPrecisionOptimizer implements AutoCloseable {
         Chunks.checkSplit(n, parallelism, TILE, executor, params, grads);
     }
 
+    private void checkStep(MemorySegment params, MemorySegment grads, Runner runner) {
+        checkOpen();
+        check16("params", params, true);
+        check16("grads", grads, false);
+        Segments.checkDisjoint("params", params, "grads", grads);
+        if (runner instanceof OnTeam) {   // the executor path has run Chunks.checkSplit
+            int threads = runner.threads(n, FUSED_TILE);
+            Segments.checkAccessible("params", params, threads);
+            Segments.checkAccessible("grads", grads, threads);
+        }
+    }
+
+    private static Runner onTeam(Team team) {
+        Objects.requireNonNull(team, "team");
+        if (team.isClosed()) {
+            throw new IllegalStateException("team: expected an open team, got a closed one");
+        }
+        return new OnTeam(team);
+    }
+
+    /**
+     * Where a pass runs: split over an executor, or as a region of a team. Either way every share
+     * starts at a multiple of the pass's unit, so the split never changes a bit of the result.
+     */
+    private sealed interface Runner permits OnExecutor, OnTeam {
+        /** How many threads a pass over {@code n} parameters in units of {@code unit} uses (below 1: refused by {@link #run}). */
+        int threads(long n, long unit);
+
+        void run(long n, long unit, Chunks.Body body);
+    }
+
+    /**
+     * The executor path, unchanged: chunks of whole {@link #TILE}s for both passes (a multiple of both
+     * units), so its split is the one it always had.
+     */
+    private record OnExecutor(Executor executor, int parallelism) implements Runner {
+        @Override
+        public int threads(long n, long unit) {
+            return parallelism < 1 ? 0 : Chunks.count(n, parallelism, TILE);
+        }
+
+        @Override
+        public void run(long n, long unit, Chunks.Body body) {
+            Chunks.run(n, parallelism, TILE, executor, body);
+        }
+    }
+
+    /**
+     * The team path: shares of whole units ({@link SquareSums#BLOCK} for the check pass, whose block
+     * sums are indexed by block; {@link #FUSED_TILE} for the update, so no fused call is split), each
+     * at least {@link Team#MIN_SHARE} parameters.
+     */
+    private record OnTeam(Team team) implements Runner {
+        private static long minShare(long unit) {
+            return Math.max(unit, Team.MIN_SHARE);
+        }
+
+        @Override
+        public int threads(long n, long unit) {
+            return team.members(n, minShare(unit));
+        }
+
+        @Override
+        public void run(long n, long unit, Chunks.Body body) {
+            team.parallelFor(n, unit, minShare(unit), (from, to) -> body.run(from, to - from));
+        }
+    }
+
     /** A buffer of exactly {@link #size()} 16-bit values: a float buffer of n floats is refused by its size. */
     private void check16(String name, MemorySegment segment, boolean writable) {
         Segments.checkUsable(name, segment, writable, Short.BYTES);
@@ -436,8 +580,8 @@ public final class MixedPrecisionOptimizer implements AutoCloseable {
     private void enter(String call) {
         if (!busy.compareAndSet(false, true)) {
             throw new IllegalStateException(call + ": another thread is stepping this mixed-precision optimizer"
-                    + " (it is not thread-safe; to use several threads, pass an executor and a parallelism to one"
-                    + " step); nothing was changed");
+                    + " (it is not thread-safe; to use several threads, pass a team, or an executor and a"
+                    + " parallelism, to one step); nothing was changed");
         }
     }
 
