@@ -23,9 +23,8 @@ import java.util.concurrent.locks.LockSupport;
  * with other work) delays a region by no more than its share's work. Every kernel of ours is
  * elementwise (and norms sum in fixed blocks), so the split never changes a bit of the result.
  *
- * <p><b>Cost.</b> Members wait for work by spinning ({@link Thread#onSpinWait()}, yielding now and
- * then after the first microsecond, so that two members the OS put on one core do not spin against
- * each other) for {@value #SPIN_MICROS} µs after their last share, then park. A hand-off to spinning members costs
+ * <p><b>Cost.</b> Members wait for work by spinning (pausing with {@link Thread#onSpinWait()} only
+ * now and then: see {@code spin}) for {@value #SPIN_MICROS} µs after their last share, then park. A hand-off to spinning members costs
  * one volatile write and the cache-line transfers: about a microsecond (see {@code TeamBenchmark}
  * in bench for the numbers); to parked members add an unpark each, some tens of microseconds. So a
  * training loop that steps every few milliseconds keeps its team spinning only briefly after each
@@ -75,8 +74,6 @@ public final class Team implements AutoCloseable {
     /** How long members (and the caller, joining) spin before they park. */
     public static final long SPIN_MICROS = 200;
     private static final long SPIN_NANOS = SPIN_MICROS * 1_000;
-    /** Spins that only pause before a wait starts yielding: about a microsecond. */
-    private static final int PURE_SPINS = 256;
 
     /** The work of one share: elements {@code [from, to)}. */
     @FunctionalInterface
@@ -311,21 +308,17 @@ public final class Team implements AutoCloseable {
 
     /**
      * One turn of a wait that began at {@code start}: true to keep spinning, false once
-     * {@link #SPIN_MICROS} have passed (park then). The first {@value #PURE_SPINS} turns only pause
-     * ({@link Thread#onSpinWait()}); after that every 16th turn yields the processor, so that a
-     * member the OS put on the same core as its waiting partner (a machine busy with other work)
-     * gets to run within microseconds rather than after the partner's whole spin.
+     * {@link #SPIN_MICROS} have passed (park then). Only every 32nd turn pauses
+     * ({@link Thread#onSpinWait()}): on the virtual machines measured, a tight loop of pauses is
+     * trapped by the hypervisor (pause-loop exiting), which made a hand-off take 7 µs instead of 2.
+     * No turn yields: a yielded virtual CPU went idle and woke late; a member the OS has not
+     * scheduled is covered by the caller running its share instead.
      */
     private static boolean spin(int spins, long start) {
-        if (spins < PURE_SPINS || (spins & 15) != 0) {
+        if ((spins & 31) == 0) {
             Thread.onSpinWait();
-            return true;
         }
-        if (System.nanoTime() - start >= SPIN_NANOS) {
-            return false;
-        }
-        Thread.yield();
-        return true;
+        return (spins & 63) != 0 || System.nanoTime() - start < SPIN_NANOS;
     }
 
     private static void rethrow(Throwable t) {
