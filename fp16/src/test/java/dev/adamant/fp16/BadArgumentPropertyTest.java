@@ -164,7 +164,7 @@ class BadArgumentPropertyTest {
     static float badScale(long bits) {
         float[] specials = {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, 0f, -0f, -Float.MIN_VALUE,
             -Float.MAX_VALUE, -1f};
-        int pick = (int) Math.floorMod(bits, 12);
+        int pick = Math.floorMod(bits, 12);
         return pick < specials.length ? specials[pick] : -Math.abs(Float.intBitsToFloat((int) (bits >>> 7)));
     }
 
@@ -901,7 +901,7 @@ class BadArgumentPropertyTest {
                             argument = "clipCoefficient";
                             float[] specials = {Float.NaN, 0f, -0f, Math.nextUp(1f), 2f, Float.POSITIVE_INFINITY,
                                 Float.NEGATIVE_INFINITY, -1f};
-                            int pick = (int) Math.floorMod(number, 10);
+                            int pick = Math.floorMod(number, 10);
                             clip = pick < specials.length ? specials[pick]
                                     : pick == 8 ? -Math.abs(Float.intBitsToFloat(number.intValue()))
                                     : 1f + Math.abs(Float.intBitsToFloat(number.intValue())) + 1e-6f;
