@@ -54,12 +54,7 @@ public final class PeerAdam {
             List<MemorySegment> params = new ArrayList<>(), grads = new ArrayList<>();
             for (long size : sizes) {
                 MemorySegment p = arena.allocate(size * Float.BYTES, 64), g = arena.allocate(size * Float.BYTES, 64);
-                team.parallelFor(size, (from, to) -> {   // first touch by the members that will step them
-                    for (long i = from; i < to; i++) {
-                        p.setAtIndex(ValueLayout.JAVA_FLOAT, i, 0.5f);
-                        g.setAtIndex(ValueLayout.JAVA_FLOAT, i, 1e-3f * (float) (i % 1000 - 500) / 500f);
-                    }
-                });
+                fill(team, p, g, size);
                 params.add(p);
                 grads.add(g);
             }
@@ -92,13 +87,7 @@ public final class PeerAdam {
                 if (sizes.length > 1) {   // gpt2-flat: one buffer of the same size
                     p = arena.allocate(n * Float.BYTES, 64);
                     g = arena.allocate(n * Float.BYTES, 64);
-                    MemorySegment fp = p, fg = g;
-                    team.parallelFor(n, (from, to) -> {
-                        for (long i = from; i < to; i++) {
-                            fp.setAtIndex(ValueLayout.JAVA_FLOAT, i, 0.5f);
-                            fg.setAtIndex(ValueLayout.JAVA_FLOAT, i, 1e-3f * (float) (i % 1000 - 500) / 500f);
-                        }
-                    });
+                    fill(team, p, g, n);
                 }
                 try (Optimizer opt = Optimizers.adam(config, n)) {
                     for (int s = 0; s < UNTIMED + steps; s++) {
@@ -113,6 +102,16 @@ public final class PeerAdam {
             System.out.printf(Locale.ROOT, "%-20s T=%-2d n=%-10d median %9.4f ms  %6.3f ns/elem  %7.1f GB/s (28 B/elem)  best %7.1f GB/s%n",
                     name, threads, n, med * 1e3, med * 1e9 / n, 28.0 * n / med / 1e9, 28.0 * n / best / 1e9);
         }
+    }
+
+    /** The C driver's fills (p = 0.5, g a ramp), each page first touched by the member that will step it. */
+    private static void fill(Team team, MemorySegment p, MemorySegment g, long n) {
+        team.parallelFor(n, (from, to) -> {
+            for (long i = from; i < to; i++) {
+                p.setAtIndex(ValueLayout.JAVA_FLOAT, i, 0.5f);
+                g.setAtIndex(ValueLayout.JAVA_FLOAT, i, 1e-3f * (float) (i % 1000 - 500) / 500f);
+            }
+        });
     }
 
     private static void record(double[] seconds, int s, long t0) {

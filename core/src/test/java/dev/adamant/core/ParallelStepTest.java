@@ -32,7 +32,8 @@ class ParallelStepTest {
         pool.shutdownNow();
     }
 
-    private static List<LongFunction<Optimizer>> optimizers() {
+    /** One of each optimizer, with its state-heavy options on: shared with {@code TeamTest}. */
+    static List<LongFunction<Optimizer>> optimizers() {
         return List.of(
                 n -> Optimizers.adam(AdamConfig.adamW().withLr(1e-2), n),
                 n -> Optimizers.adam(AdamConfig.adam().withWeightDecay(0.1).withAmsgrad(true), n),

@@ -220,14 +220,6 @@ class TeamTest {
         }
     }
 
-    private static List<LongFunction<Optimizer>> optimizers() {
-        return List.of(
-                n -> Optimizers.adam(AdamConfig.adamW().withLr(1e-2), n),
-                n -> Optimizers.adam(AdamConfig.adam().withWeightDecay(0.1).withAmsgrad(true), n),
-                n -> Optimizers.sgd(SgdConfig.sgd(0.1).withMomentum(0.9).withNesterov(true), n),
-                n -> Optimizers.rmsProp(RmsPropConfig.rmsProp().withMomentum(0.5).withCentered(true), n));
-    }
-
     @Test
     void stepsOnATeamEqualTheSerialStepAndTwoOptimizersShareOneTeam() {
         try (Team team = Team.create(4)) {
@@ -240,7 +232,7 @@ class TeamTest {
                     SplittableRandom r = new SplittableRandom(seed);
                     float[] p0 = TestData.randomFloats(r, n, 1f, false);
                     float[][] grads = {TestData.randomFloats(r, n, 1f, false), TestData.randomFloats(r, n, 1f, false)};
-                    for (LongFunction<Optimizer> make : optimizers()) {
+                    for (LongFunction<Optimizer> make : ParallelStepTest.optimizers()) {
                         try (Arena arena = Arena.ofShared(); Optimizer serial = make.apply(n); Optimizer teamed = make.apply(n)) {
                             MemorySegment a = arena.allocate(n * 4L, 64), b = arena.allocate(n * 4L, 64);
                             MemorySegment g = arena.allocate(n * 4L, 64);
