@@ -81,10 +81,7 @@ abstract class AbstractOptimizer implements Optimizer {
             Segments.checkFloats("params", params, size, true);
             Segments.checkFloats("grads", grads, size, false);
             Segments.checkDisjoint("params", params, "grads", grads);
-            if (team.isClosed()) {
-                throw new IllegalStateException("team: expected an open team, got a closed one");
-            }
-            int members = team.members(size, Team.MIN_SHARE);
+            int members = team.requireOpen().members(size, Team.MIN_SHARE);
             Segments.checkAccessible("params", params, members);
             Segments.checkAccessible("grads", grads, members);
             StepKernel kernel = prepare(steps + 1);

@@ -126,10 +126,7 @@ final class FlatMultiTensorOptimizer implements MultiTensorOptimizer {
                 Segments.checkFloats(gradNames[i], grads[i], sizes[i], false);
             }
             checkDisjoint(params, grads);
-            if (team != null && team.isClosed()) {
-                throw new IllegalStateException("team: expected an open team, got a closed one");
-            }
-            int members = team == null ? 1 : team.members(extent, Team.MIN_SHARE);
+            int members = team == null ? 1 : team.requireOpen().members(extent, Team.MIN_SHARE);
             for (int i = 0; i < params.length; i++) {
                 Segments.checkAccessible(paramNames[i], params[i], members);
                 Segments.checkAccessible(gradNames[i], grads[i], members);

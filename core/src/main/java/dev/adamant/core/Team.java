@@ -203,6 +203,19 @@ public final class Team implements AutoCloseable {
         return closed;
     }
 
+    /**
+     * The check every step on a team makes before it touches anything: returns this team if it is
+     * open.
+     *
+     * @throws IllegalStateException {@code "team: expected an open team, got a closed one"}
+     */
+    public Team requireOpen() {
+        if (closed) {
+            throw new IllegalStateException("team: expected an open team, got a closed one");
+        }
+        return this;
+    }
+
     /** How many members a region over {@code n} elements uses: at most {@link #threads()}, each at least {@code minShare}. */
     public int members(long n, long minShare) {
         long byShare = minShare <= 0 ? n : n / minShare;

@@ -395,10 +395,7 @@ public final class ZeroDevice implements AutoCloseable {
      * @throws IllegalStateException if {@code team} is closed (the device keeps its previous team)
      */
     public void useTeam(Team team) {
-        if (team != null && team.isClosed()) {
-            throw new IllegalStateException("team: expected an open team, got a closed one");
-        }
-        this.team = team;
+        this.team = team == null ? null : team.requireOpen();
     }
 
     /** The team {@link #useTeam} gave this device, or null: the driving thread alone. */

@@ -506,11 +506,7 @@ public final class MixedPrecisionOptimizer implements AutoCloseable {
     }
 
     private static Runner onTeam(Team team) {
-        Objects.requireNonNull(team, "team");
-        if (team.isClosed()) {
-            throw new IllegalStateException("team: expected an open team, got a closed one");
-        }
-        return new OnTeam(team);
+        return new OnTeam(Objects.requireNonNull(team, "team").requireOpen());
     }
 
     /**
