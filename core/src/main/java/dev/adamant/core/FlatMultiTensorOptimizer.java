@@ -1,6 +1,5 @@
 package dev.adamant.core;
 
-import dev.adamant.core.AbstractOptimizer.StepKernel;
 import dev.adamant.core.kernel.KernelProvider;
 import dev.adamant.core.memory.Buffers;
 import dev.adamant.core.memory.Segments;
@@ -28,7 +27,7 @@ final class FlatMultiTensorOptimizer implements MultiTensorOptimizer {
     private final int[] groupOf;
     private final long[] sizes, offsets;
     /** Per tensor, built once: {@code params[i]} and {@code grads[i]}, for the checks' messages. */
-    private final String[] paramNames, gradNames;
+    private final String[] paramNames, gradNames, updateNames;
     /** Floats of all tensors; the end of the last tensor's state (the step's index space); with the last padding. */
     private final long total, extent, stateSize;
     private final StateBuffers state;
@@ -36,7 +35,8 @@ final class FlatMultiTensorOptimizer implements MultiTensorOptimizer {
     private final CallGuard guard = new CallGuard();
     private long steps;
 
-    private FlatMultiTensorOptimizer(ParamGroup[] groups, int tensors, KernelProvider kernels) {
+    private FlatMultiTensorOptimizer(ParamGroup[] groups, int tensors, KernelProvider kernels, MemorySegment callers,
+                                     boolean callerOwned) {
         this.kernels = kernels;
         this.configs = new OptimizerConfig[groups.length];
         this.groupStateNames = new ArrayList<>(groups.length);
@@ -45,6 +45,7 @@ final class FlatMultiTensorOptimizer implements MultiTensorOptimizer {
         this.offsets = new long[tensors];
         this.paramNames = new String[tensors];
         this.gradNames = new String[tensors];
+        this.updateNames = new String[tensors];
         long end = 0, stateEnd = 0;
         int i = 0;
         for (int g = 0; g < groups.length; g++) {
@@ -56,6 +57,7 @@ final class FlatMultiTensorOptimizer implements MultiTensorOptimizer {
                 offsets[i] = stateEnd;
                 paramNames[i] = "params[" + i + "]";
                 gradNames[i] = "grads[" + i + "]";
+                updateNames[i] = "updates[" + i + "]";
                 end += sizes[i];
                 stateEnd = Math.ceilDiv(stateEnd + sizes[i], Buffers.FLOATS_PER_LINE) * Buffers.FLOATS_PER_LINE;
             }
@@ -63,14 +65,50 @@ final class FlatMultiTensorOptimizer implements MultiTensorOptimizer {
         this.total = end;
         this.extent = offsets[tensors - 1] + sizes[tensors - 1];
         this.stateSize = stateEnd;
-        List<String> names = StepRules.allStateNames(configs[0]).stream()
-                .filter(n -> groupStateNames.stream().anyMatch(kept -> kept.contains(n))).toList();
-        this.state = new StateBuffers("groups: " + tensors + " tensors (" + total + " parameters, "
-                + stateSize + " floats with padding)", stateSize, names);
+        List<String> names = stateNames(groups);
+        this.state = callerOwned ? new StateBuffers(callers, stateSize, names)
+                : new StateBuffers("groups: " + tensors + " tensors (" + total + " parameters, " + stateSize
+                        + " floats with padding)", stateSize, names);
     }
 
-    /** Checks {@code groups} (see {@link Optimizers#multiTensor(List)}) and makes the optimizer. */
-    static MultiTensorOptimizer create(List<ParamGroup> groups, KernelProvider kernels) {
+    /** The state buffers that some group of {@code groups} keeps, in PyTorch's order. */
+    private static List<String> stateNames(ParamGroup[] groups) {
+        List<List<String>> kept = Arrays.stream(groups).map(g -> StepRules.stateNames(g.config())).toList();
+        return StepRules.allStateNames(groups[0].config()).stream()
+                .filter(n -> kept.stream().anyMatch(k -> k.contains(n))).toList();
+    }
+
+    /**
+     * Checks {@code groups} (see {@link Optimizers#multiTensor(List)}) and makes the optimizer over
+     * its own state, or over {@code state} if {@code callerOwned}.
+     */
+    static MultiTensorOptimizer create(List<ParamGroup> groups, KernelProvider kernels, MemorySegment state,
+                                       boolean callerOwned) {
+        ParamGroup[] copy = checked(groups);
+        int tensors = Arrays.stream(copy).mapToInt(ParamGroup::tensors).sum();
+        return new FlatMultiTensorOptimizer(copy, tensors, kernels, state, callerOwned);
+    }
+
+    /** Floats of caller-owned state for {@code groups}: every kept buffer, each of the padded state size. */
+    static long stateFloats(List<ParamGroup> groups) {
+        ParamGroup[] copy = checked(groups);
+        long padded = 0;
+        for (ParamGroup g : copy) {
+            for (int k = 0; k < g.tensors(); k++) {
+                padded += Math.ceilDiv(g.size(k), Buffers.FLOATS_PER_LINE) * Buffers.FLOATS_PER_LINE;
+            }
+        }
+        try {
+            long floats = Math.multiplyExact(padded, (long) stateNames(copy).size());
+            Buffers.checkFloatCount("groups", floats);
+            return floats;
+        } catch (ArithmeticException e) {
+            throw new IllegalArgumentException("groups: expected state that a long counts, got more", e);
+        }
+    }
+
+    /** {@code groups} as an array, checked as {@link Optimizers#multiTensor(List)} says. */
+    private static ParamGroup[] checked(List<ParamGroup> groups) {
         ParamGroup[] copy = Objects.requireNonNull(groups, "groups").toArray(ParamGroup[]::new);
         if (copy.length == 0) {
             throw new IllegalArgumentException("groups: expected at least one group, got none");
@@ -102,42 +140,94 @@ final class FlatMultiTensorOptimizer implements MultiTensorOptimizer {
                     + " groups of none");
         }
         Buffers.checkFloatCount("groups", stateSize);
-        return new FlatMultiTensorOptimizer(copy, tensors, kernels);
+        return copy;
     }
 
     @Override
     public void step(List<MemorySegment> params, List<MemorySegment> grads) {
-        run(params, grads, null);
+        run("step", params, grads, null, StepOptions.next(), null);
     }
 
     @Override
     public void step(List<MemorySegment> params, List<MemorySegment> grads, Team team) {
         Objects.requireNonNull(team, "team");
-        run(params, grads, team);
+        run("step", params, grads, null, StepOptions.next(), team);
     }
 
-    /** A step on {@code team}, or with {@code team} null on the calling thread alone. */
-    private void run(List<MemorySegment> paramList, List<MemorySegment> gradList, Team team) {
-        acquire("step");
+    @Override
+    public void step(List<MemorySegment> params, List<MemorySegment> grads, StepOptions options) {
+        run("step", params, grads, null, Objects.requireNonNull(options, "options"), null);
+    }
+
+    @Override
+    public void step(List<MemorySegment> params, List<MemorySegment> grads, StepOptions options, Team team) {
+        Objects.requireNonNull(options, "options");
+        Objects.requireNonNull(team, "team");
+        run("step", params, grads, null, options, team);
+    }
+
+    @Override
+    public void update(List<MemorySegment> params, List<MemorySegment> grads, List<MemorySegment> updates,
+                       StepOptions options) {
+        Objects.requireNonNull(updates, "updates");
+        run("update", params, grads, updates, Objects.requireNonNull(options, "options"), null);
+    }
+
+    @Override
+    public void update(List<MemorySegment> params, List<MemorySegment> grads, List<MemorySegment> updates,
+                       StepOptions options, Team team) {
+        Objects.requireNonNull(updates, "updates");
+        Objects.requireNonNull(options, "options");
+        Objects.requireNonNull(team, "team");
+        run("update", params, grads, updates, options, team);
+    }
+
+    /**
+     * A step ({@code updateList} null) or an update under {@code o}, on {@code team}, or with
+     * {@code team} null on the calling thread alone.
+     */
+    private void run(String what, List<MemorySegment> paramList, List<MemorySegment> gradList,
+                     List<MemorySegment> updateList, StepOptions o, Team team) {
+        acquire(what);
         try {
-            MemorySegment[] params = segments("params", paramList), grads = segments("grads", gradList);
-            for (int i = 0; i < params.length; i++) {
-                Segments.checkFloats(paramNames[i], params[i], sizes[i], true);
+            boolean updating = updateList != null;
+            MemorySegment[] params = updating && paramList == null ? new MemorySegment[sizes.length]
+                    : segments("params", paramList, updating);
+            MemorySegment[] grads = segments("grads", gradList, false);
+            MemorySegment[] updates = updating ? segments("updates", updateList, false) : null;
+            for (int i = 0; i < sizes.length; i++) {
+                if (params[i] != null) {
+                    Segments.checkFloats(paramNames[i], params[i], sizes[i], !updating);
+                } else if (StepRules.readsParams(configs[groupOf[i]])) {
+                    throw new NullPointerException(paramNames[i] + ": expected the parameters, which group "
+                            + groupOf[i] + "'s step reads (weight decay " + configs[groupOf[i]].weightDecay()
+                            + "); null is for groups without weight decay");
+                }
                 Segments.checkFloats(gradNames[i], grads[i], sizes[i], false);
+                if (updating) {
+                    Segments.checkFloats(updateNames[i], updates[i], sizes[i], true);
+                }
             }
-            checkDisjoint(params, grads);
+            checkDisjoint(params, grads, updates);
             int members = team == null ? 1 : team.requireOpen().members(extent, Team.MIN_SHARE);
-            for (int i = 0; i < params.length; i++) {
-                Segments.checkAccessible(paramNames[i], params[i], members);
+            for (int i = 0; i < sizes.length; i++) {
+                if (params[i] != null) {
+                    Segments.checkAccessible(paramNames[i], params[i], members);
+                }
                 Segments.checkAccessible(gradNames[i], grads[i], members);
+                if (updating) {
+                    Segments.checkAccessible(updateNames[i], updates[i], members);
+                }
             }
+            state.checkAccessible(members);
+            long t = o.resolve(steps);
             StepKernel[] groupKernels = new StepKernel[configs.length];
             for (int g = 0; g < configs.length; g++) {
                 List<String> kept = groupStateNames.get(g);
-                groupKernels[g] = StepRules.prepare(configs[g], kernels, steps + 1,
+                groupKernels[g] = StepRules.prepare(configs[g], kernels, t, o,
                         name -> kept.contains(name) ? state.get(name) : null);
             }
-            Team.Range body = (from, to) -> stepRange(params, grads, groupKernels, from, to);
+            Team.Range body = (from, to) -> stepRange(params, grads, updates, groupKernels, from, to);
             if (team == null) {
                 body.run(0, extent);
             } else {
@@ -146,7 +236,7 @@ final class FlatMultiTensorOptimizer implements MultiTensorOptimizer {
                 // vectors stay as aligned as its tensor is. The padding skipped is under 16 floats a tensor.
                 team.parallelFor(extent, Team.LINE, Team.MIN_SHARE, body);
             }
-            steps++;
+            steps = t;
         } finally {
             guard.release();
         }
@@ -156,8 +246,8 @@ final class FlatMultiTensorOptimizer implements MultiTensorOptimizer {
      * Steps state floats {@code [from, to)}: the piece of each tensor whose state the range covers
      * (padding is skipped), with its group's kernel.
      */
-    private void stepRange(MemorySegment[] params, MemorySegment[] grads, StepKernel[] groupKernels, long from,
-                           long to) {
+    private void stepRange(MemorySegment[] params, MemorySegment[] grads, MemorySegment[] updates,
+                           StepKernel[] groupKernels, long from, long to) {
         int i = Arrays.binarySearch(offsets, from);
         if (i < 0) {
             i = -i - 2;   // the last tensor whose state starts before from
@@ -166,21 +256,30 @@ final class FlatMultiTensorOptimizer implements MultiTensorOptimizer {
             long lo = Math.max(from, offsets[i]), hi = Math.min(to, offsets[i] + sizes[i]);
             if (lo < hi) {
                 long inTensor = lo - offsets[i], count = hi - lo;
-                MemorySegment p = params[i], g = grads[i];
+                MemorySegment p = params[i], g = grads[i], u = updates == null ? null : updates[i];
                 if (count != sizes[i]) {   // a piece; a whole tensor, the usual case, needs no slices
-                    p = p.asSlice(inTensor * Float.BYTES, count * Float.BYTES);
-                    g = g.asSlice(inTensor * Float.BYTES, count * Float.BYTES);
+                    p = StepKernel.range(p, inTensor, count);
+                    g = StepKernel.range(g, inTensor, count);
+                    u = StepKernel.range(u, inTensor, count);
                 }
-                groupKernels[groupOf[i]].run(p, g, lo, count);
+                groupKernels[groupOf[i]].run(p, g, u, lo, count);
             }
         }
     }
 
-    /** {@code list} as an array, one non-null segment per tensor. */
-    private MemorySegment[] segments(String name, List<MemorySegment> list) {
+    /** {@code list} as an array, one segment per tensor, non-null unless {@code nullsAllowed}. */
+    private MemorySegment[] segments(String name, List<MemorySegment> list, boolean nullsAllowed) {
         Objects.requireNonNull(list, name);
         // toArray once: a list that changes under us cannot pass the checks with one array and step another.
+        // A List.of refuses contains(null); an array copy answers any list.
         MemorySegment[] a = list.toArray(MemorySegment[]::new);
+        if (!nullsAllowed) {
+            for (int i = 0; i < a.length; i++) {
+                if (a[i] == null) {
+                    throw new NullPointerException(name + "[" + i + "]");
+                }
+            }
+        }
         if (a.length != sizes.length) {
             throw new IllegalArgumentException(name + ": expected " + sizes.length + " segments (one per tensor), got "
                     + a.length);
@@ -189,22 +288,37 @@ final class FlatMultiTensorOptimizer implements MultiTensorOptimizer {
     }
 
     /**
-     * Refuses any two of the params and grads segments that share a byte, in O(T log T) and without
+     * Refuses any two of the params, grads and updates segments that share a byte (where an update
+     * is its tensor's grads segment itself, it is that segment once), in O(T log T) and without
      * boxing in the usual case, native segments: their starts and their ends, sorted apart, overlap
      * somewhere exactly when some start lies before the end of the one before it (segments are never
      * empty); only then are they swept by address to name the pair. Heap segments can share bytes only
      * within one array, so each array's are swept apart. A read-only heap segment does not say which
      * array it views ({@code heapBase()} is empty), so each of those is compared with every heap segment.
      */
-    private void checkDisjoint(MemorySegment[] params, MemorySegment[] grads) {
-        int n = params.length, m = 0;
-        long[] starts = new long[2 * n], ends = new long[2 * n];
+    private void checkDisjoint(MemorySegment[] params, MemorySegment[] grads, MemorySegment[] updates) {
+        int n = sizes.length, count = 0;
+        MemorySegment[] segs = new MemorySegment[3 * n];
+        String[] names = new String[3 * n];
+        for (int i = 0; i < n; i++) {
+            if (params[i] != null) {
+                segs[count] = params[i];
+                names[count++] = paramNames[i];
+            }
+            segs[count] = grads[i];
+            names[count++] = gradNames[i];
+            if (updates != null && !Segments.same(updates[i], grads[i])) {
+                segs[count] = updates[i];
+                names[count++] = updateNames[i];
+            }
+        }
+        int m = 0;
+        long[] starts = new long[count], ends = new long[count];
         boolean anyHeap = false;
-        for (int k = 0; k < 2 * n; k++) {
-            MemorySegment s = segment(k, params, grads);
-            if (s.isNative()) {
-                starts[m] = s.address();
-                ends[m++] = s.address() + s.byteSize();
+        for (int k = 0; k < count; k++) {
+            if (segs[k].isNative()) {
+                starts[m] = segs[k].address();
+                ends[m++] = segs[k].address() + segs[k].byteSize();
             } else {
                 anyHeap = true;
             }
@@ -214,29 +328,27 @@ final class FlatMultiTensorOptimizer implements MultiTensorOptimizer {
         for (int j = 1; j < m; j++) {
             if (starts[j] < ends[j - 1]) {
                 List<Integer> natives = new ArrayList<>();
-                for (int k = 0; k < 2 * n; k++) {
-                    if (segment(k, params, grads).isNative()) {
+                for (int k = 0; k < count; k++) {
+                    if (segs[k].isNative()) {
                         natives.add(k);
                     }
                 }
-                checkSorted(natives, params, grads);   // throws, naming two that overlap
+                checkSorted(natives, segs, names);   // throws, naming two that overlap
             }
         }
         if (anyHeap) {
-            checkHeapDisjoint(params, grads);
+            checkHeapDisjoint(segs, names, count);
         }
     }
 
-    /** The heap segments' part of {@link #checkDisjoint}. */
-    private void checkHeapDisjoint(MemorySegment[] params, MemorySegment[] grads) {
-        int n = params.length;
+    /** The heap segments' part of {@link #checkDisjoint}, over the first {@code count} of {@code segs}. */
+    private static void checkHeapDisjoint(MemorySegment[] segs, String[] names, int count) {
         Map<Object, List<Integer>> byArray = new IdentityHashMap<>();
         List<Integer> heap = new ArrayList<>(), unknownArray = new ArrayList<>();
-        for (int k = 0; k < 2 * n; k++) {
-            MemorySegment s = segment(k, params, grads);
-            if (!s.isNative()) {
+        for (int k = 0; k < count; k++) {
+            if (!segs[k].isNative()) {
                 heap.add(k);
-                Object base = s.heapBase().orElse(null);
+                Object base = segs[k].heapBase().orElse(null);
                 if (base == null) {
                     unknownArray.add(k);
                 } else {
@@ -245,42 +357,32 @@ final class FlatMultiTensorOptimizer implements MultiTensorOptimizer {
             }
         }
         for (List<Integer> sameArray : byArray.values()) {
-            checkSorted(sameArray, params, grads);
+            checkSorted(sameArray, segs, names);
         }
         for (int k : unknownArray) {
             for (int other : heap) {
                 if (other != k) {
-                    Segments.checkDisjoint(name(other, n), segment(other, params, grads), name(k, n),
-                            segment(k, params, grads));
+                    Segments.checkDisjoint(names[other], segs[other], names[k], segs[k]);
                 }
             }
         }
     }
 
     /** The sweep of {@link #checkDisjoint} over segments {@code ks} of one memory. */
-    private void checkSorted(List<Integer> ks, MemorySegment[] params, MemorySegment[] grads) {
-        int n = params.length;
-        ks.sort(Comparator.comparingLong(k -> segment(k, params, grads).address()));
+    private static void checkSorted(List<Integer> ks, MemorySegment[] segs, String[] names) {
+        ks.sort(Comparator.comparingLong(k -> segs[k].address()));
         int furthest = -1;
         long reach = 0;
         for (int k : ks) {
-            MemorySegment s = segment(k, params, grads);
+            MemorySegment s = segs[k];
             if (furthest >= 0 && s.address() < reach) {
-                Segments.checkDisjoint(name(furthest, n), segment(furthest, params, grads), name(k, n), s);
+                Segments.checkDisjoint(names[furthest], segs[furthest], names[k], s);
             }
             if (furthest < 0 || s.address() + s.byteSize() > reach) {
                 furthest = k;
                 reach = s.address() + s.byteSize();
             }
         }
-    }
-
-    private static MemorySegment segment(int k, MemorySegment[] params, MemorySegment[] grads) {
-        return k < params.length ? params[k] : grads[k - params.length];
-    }
-
-    private String name(int k, int n) {
-        return k < n ? paramNames[k] : gradNames[k - n];
     }
 
     @Override
@@ -300,18 +402,7 @@ final class FlatMultiTensorOptimizer implements MultiTensorOptimizer {
         try {
             checkIndex("group", group, configs.length);
             OptimizerConfig old = configs[group], next = change.apply(old);
-            if (next.getClass() != old.getClass()) {
-                throw new IllegalArgumentException("config: expected every group's optimizer kind, " + StepRules.kind(old)
-                        + ", got " + StepRules.kind(next));
-            }
-            StepRules.checkConsistent("config", next);
-            List<String> needs = StepRules.stateNames(next);
-            if (!needs.equals(groupStateNames.get(group))) {
-                throw new IllegalArgumentException("config: expected a config that keeps group " + group + "'s state "
-                        + groupStateNames.get(group) + ", got one that needs " + needs + " (amsgrad, momentum zero or"
-                        + " not, and centered decide the buffers: make a new optimizer with the new groups and"
-                        + " restore the state into it)");
-            }
+            StepRules.checkReplacement("config", old, next, "every group's", "group " + group + "'s");
             configs[group] = next;
         } finally {
             guard.release();

@@ -23,8 +23,10 @@ import java.util.List;
  * 1's, and so on; {@code params.get(i)} and {@code grads.get(i)} are tensor {@code i}'s floats, of
  * {@link #size(int) size(i)} floats each, anywhere in memory (native or heap, 4-byte aligned).
  *
- * <p><b>State layout.</b> For each name in {@link #stateNames()} there is one off-heap buffer of
- * {@link #stateSize()} floats, cache-line aligned, holding every tensor's state back to back in
+ * <p><b>State layout.</b> For each name in {@link #stateNames()} there is one buffer of
+ * {@link #stateSize()} floats (its own: off-heap, cache-line aligned; or the caller's, made with
+ * {@link Optimizers#multiTensor(List, MemorySegment)}: buffer {@code k} of {@link #stateNames()} at
+ * floats {@code [k * stateSize(), (k + 1) * stateSize())} of the caller's segment), holding every tensor's state back to back in
  * tensor order: tensor {@code i}'s state is floats {@code [stateOffset(i), stateOffset(i) + size(i))},
  * where {@code stateOffset(0) = 0} and {@code stateOffset(i + 1)} is {@code stateOffset(i) + size(i)}
  * rounded up to a multiple of 16 floats (64 bytes), so every tensor's state starts on a cache line,
@@ -32,6 +34,11 @@ import java.util.List;
  * (amsgrad in one group only, momentum zero in one and not in another, centered in one), each buffer
  * still spans every tensor, and the slices of tensors whose group does not keep it stay zero and
  * unused: the cost of one offset table for all buffers.
+ *
+ * <p><b>For a framework's training loop</b>, as {@link Optimizer}'s: {@link StepOptions} (the
+ * caller's step number, a gradient scale), {@link #setLr} and {@link #setConfig} per group between
+ * steps, and {@link #update} (the update written, the parameters left alone; as close to the step
+ * as {@link Optimizer#update} says).
  *
  * <p><b>Cost.</b> A step is one parallel region over every element of every tensor: the team's
  * members split the tensors' state index space (the elements end to end, each tensor starting on a
@@ -81,6 +88,26 @@ public interface MultiTensorOptimizer extends AutoCloseable {
      * @throws IllegalStateException if {@code team} is closed (nothing changed)
      */
     void step(List<MemorySegment> params, List<MemorySegment> grads, Team team);
+
+    /** {@link #step(List, List)} numbered and scaled as {@code options} says (see {@link StepOptions}). */
+    void step(List<MemorySegment> params, List<MemorySegment> grads, StepOptions options);
+
+    /** {@link #step(List, List, StepOptions)} on {@code team}, bit-identical to it. */
+    void step(List<MemorySegment> params, List<MemorySegment> grads, StepOptions options, Team team);
+
+    /**
+     * Update mode, tensor by tensor as {@link Optimizer#update}: {@code updates.get(i)} receives
+     * {@code p - p'} for tensor {@code i} and the parameters are left alone. {@code updates.get(i)} may
+     * be {@code grads.get(i)} itself, and must otherwise be disjoint from every params, grads and
+     * updates segment. {@code params} may be null, and any of its entries may be null, for tensors
+     * whose group's step does not read the parameters (weight decay 0).
+     */
+    void update(List<MemorySegment> params, List<MemorySegment> grads, List<MemorySegment> updates,
+                StepOptions options);
+
+    /** {@link #update(List, List, List, StepOptions)} on {@code team}, bit-identical to it. */
+    void update(List<MemorySegment> params, List<MemorySegment> grads, List<MemorySegment> updates,
+                StepOptions options, Team team);
 
     /**
      * Sets group {@code group}'s learning rate from the next step on; the state is kept.
@@ -166,7 +193,10 @@ public interface MultiTensorOptimizer extends AutoCloseable {
      */
     void restore(long stepCount, StateFill fill);
 
-    /** Frees the state. Idempotent; views from {@link #state} become inaccessible. */
+    /**
+     * Frees the state. Idempotent; views from {@link #state} become inaccessible. State the caller
+     * gave stays the caller's, untouched and accessible.
+     */
     @Override
     void close();
 }

@@ -7,7 +7,16 @@ import java.util.concurrent.Executor;
 
 /**
  * An optimizer over {@link #size()} fp32 parameters. It owns its state buffers (off-heap, allocated
- * when it is made, zeroed) and frees them on {@link #close()}.
+ * when it is made, zeroed) and frees them on {@link #close()}; or, made with
+ * {@link Optimizers#create(OptimizerConfig, long, MemorySegment)}, it steps state the caller
+ * allocated, owns and saves, laid out as {@link OptimizerConfig#stateNames()} says.
+ *
+ * <p><b>For a framework's training loop</b>: {@link #step(MemorySegment, MemorySegment, StepOptions)}
+ * takes the caller's step number and a gradient scale ({@link StepOptions}); {@link #setLr} and
+ * {@link #setConfig} change hyper-parameters between steps and keep the state (a learning-rate
+ * schedule is {@code opt.setLr(schedule.lr(t))} before each step); {@link #update} leaves the
+ * parameters alone and writes what to subtract from them, for frameworks whose updaters return an
+ * update (Deeplearning4j's {@code params.subi(update)}).
  *
  * <p>A step is one pass over memory: it reads the parameters, gradients and state and writes the
  * parameters and state, each float once: floats read plus written, {@code 28} bytes a parameter for
@@ -42,8 +51,31 @@ public interface Optimizer extends AutoCloseable {
     /** The number of parameters, {@code n}. */
     long size();
 
-    /** Steps taken so far: 0 before the first. */
+    /**
+     * Steps taken so far: 0 before the first. After a step given its number
+     * ({@link StepOptions#number(long)}), that number.
+     */
     long stepCount();
+
+    /** The config now: the one it was made with, or the last {@link #setConfig}. */
+    OptimizerConfig config();
+
+    /**
+     * Replaces the config from the next step on, as PyTorch's {@code param_group[k] = v}; the state is
+     * kept. Refused with an {@link IllegalArgumentException} naming {@code config}, nothing changed,
+     * where the new config is of another kind or needs other state buffers (amsgrad, momentum zero or
+     * not, centered), or breaks a rule between its parameters (SGD's nesterov); an
+     * {@link IllegalStateException} while another thread is in a call or a begun step is open.
+     */
+    void setConfig(OptimizerConfig config);
+
+    /**
+     * Sets the learning rate from the next step on; the state is kept. Equivalent to
+     * {@code setConfig(config().withLr(lr))}.
+     *
+     * @throws IllegalArgumentException naming {@code lr} if it is NaN, infinite or negative
+     */
+    void setLr(double lr);
 
     /** One step on the calling thread: {@code params} and {@code grads} hold {@link #size()} floats each. */
     void step(MemorySegment params, MemorySegment grads);
@@ -81,6 +113,48 @@ public interface Optimizer extends AutoCloseable {
      * @throws IllegalStateException if {@code team} is closed (nothing changed)
      */
     void step(MemorySegment params, MemorySegment grads, Team team);
+
+    /**
+     * One step on the calling thread, numbered and scaled as {@code options} says; otherwise
+     * {@link #step(MemorySegment, MemorySegment)}. With {@link StepOptions#next()} the two are the
+     * same step.
+     */
+    void step(MemorySegment params, MemorySegment grads, StepOptions options);
+
+    /** {@link #step(MemorySegment, MemorySegment, StepOptions)} on {@code team}, bit-identical to it. */
+    void step(MemorySegment params, MemorySegment grads, StepOptions options, Team team);
+
+    /**
+     * Update mode: one step that leaves the parameters alone and writes into {@code update}, for each
+     * element, the amount to subtract from the parameter: {@code update = p - p'}, {@code p'} being
+     * the parameter {@link #step(MemorySegment, MemorySegment, StepOptions)} would write; the state
+     * and the step count change as that step's do.
+     *
+     * <p>{@code update} is {@link #size()} writable floats, disjoint from {@code params}; it may be
+     * {@code grads} itself (the same bytes: the one case where the gradients are written, each
+     * element after it is read), or else disjoint from it. {@code params} may be read-only, and may
+     * be null where the step does not read them (weight decay 0): the update is then computed from a
+     * parameter of 0.
+     *
+     * <p><b>How close {@code p - update} is to the step</b> (proved in the comments of, and tested by,
+     * {@code UpdateModePropertyTest}):
+     * <ul>
+     *   <li>{@code params} null, Adam, AdamW and RMSProp without momentum ({@code p' = p + x}):
+     *       {@code update = -x} exactly, so {@code p - update} is {@code p'} bit for bit, always.
+     *   <li>{@code params} given: bit for bit wherever {@code p'} lies within a factor of 2 of
+     *       {@code p} (Sterbenz: {@code p - p'} is then exact), which is every element whose step
+     *       is smaller than half its magnitude; elsewhere within {@code ulp(p - p') + ulp(p')}.
+     *   <li>{@code params} null, SGD and RMSProp with momentum ({@code p' = fma(d, -lr, p)}, one
+     *       rounding): {@code update} is {@code lr * d} rounded once, so {@code p - update} rounds
+     *       twice: within {@code ulp(p') + ulp(update)} of {@code p'}.
+     * </ul>
+     *
+     * @throws NullPointerException naming {@code params} if it is null and the step reads them
+     */
+    void update(MemorySegment params, MemorySegment grads, MemorySegment update, StepOptions options);
+
+    /** {@link #update(MemorySegment, MemorySegment, MemorySegment, StepOptions)} on {@code team}, bit-identical to it. */
+    void update(MemorySegment params, MemorySegment grads, MemorySegment update, StepOptions options, Team team);
 
     /**
      * Begins step {@code stepCount() + 1} for callers that step the buffer in pieces themselves:
@@ -146,7 +220,10 @@ public interface Optimizer extends AutoCloseable {
      */
     void restore(long stepCount, BiConsumer<String, MemorySegment> fill);
 
-    /** Frees the state buffers. Idempotent; views from {@link #state} become inaccessible. */
+    /**
+     * Frees the state buffers. Idempotent; views from {@link #state} become inaccessible. State the
+     * caller gave stays the caller's, untouched and accessible.
+     */
     @Override
     void close();
 }

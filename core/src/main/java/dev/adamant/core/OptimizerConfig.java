@@ -1,5 +1,10 @@
 package dev.adamant.core;
 
+import dev.adamant.core.memory.Buffers;
+import dev.adamant.core.memory.Segments;
+import java.lang.foreign.MemorySegment;
+import java.util.List;
+
 /**
  * The hyper-parameters of one optimizer kind: {@link AdamConfig} (Adam and AdamW), {@link SgdConfig}
  * or {@link RmsPropConfig}. Immutable; each {@code with…} method checks its argument and names it.
@@ -29,4 +34,37 @@ public sealed interface OptimizerConfig permits AdamConfig, SgdConfig, RmsPropCo
      * @throws IllegalArgumentException naming {@code weightDecay} if it is NaN, infinite or negative
      */
     OptimizerConfig withWeightDecay(double weightDecay);
+
+    /**
+     * The state buffers an optimizer under this config keeps, in PyTorch's names and order: the
+     * layout of caller-owned state ({@link Optimizers#create(OptimizerConfig, long, MemorySegment)}),
+     * where buffer {@code k} is floats {@code [k * n, (k + 1) * n)} of one segment.
+     * <ul>
+     *   <li>Adam, AdamW: {@code exp_avg}, {@code exp_avg_sq}, and with amsgrad {@code max_exp_avg_sq}.
+     *   <li>SGD: {@code momentum_buffer} with momentum, else none.
+     *   <li>RMSProp: {@code square_avg}, then {@code momentum_buffer} with momentum, then
+     *       {@code grad_avg} if centered.
+     * </ul>
+     */
+    default List<String> stateNames() {
+        return StepRules.stateNames(this);
+    }
+
+    /**
+     * Floats of state for {@code n} parameters: {@code stateNames().size() * n}.
+     *
+     * @throws IllegalArgumentException naming {@code n} if it is below 1 or the product overflows
+     *     {@code Buffers.MAX_FLOATS}
+     */
+    default long stateFloats(long n) {
+        Segments.checkPositive("n", n);
+        long floats;
+        try {
+            floats = Math.multiplyExact(n, (long) stateNames().size());
+        } catch (ArithmeticException e) {
+            throw new IllegalArgumentException("n: " + n + " parameters need more state than a long counts", e);
+        }
+        Buffers.checkFloatCount("n", floats);
+        return floats;
+    }
 }

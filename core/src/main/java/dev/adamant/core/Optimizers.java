@@ -2,6 +2,7 @@ package dev.adamant.core;
 
 import dev.adamant.core.kernel.KernelProvider;
 import dev.adamant.core.kernel.Kernels;
+import java.lang.foreign.MemorySegment;
 import java.util.List;
 import java.util.Objects;
 
@@ -33,6 +34,40 @@ public final class Optimizers {
         return rmsProp(config, n, Kernels.provider());
     }
 
+    /**
+     * The optimizer {@code config} names (Adam/AdamW, SGD or RMSProp) over {@code n} parameters, with
+     * its own zeroed state, as {@link #adam}, {@link #sgd} or {@link #rmsProp} makes it.
+     */
+    public static Optimizer create(OptimizerConfig config, long n) {
+        return create(config, n, Kernels.provider(), null, false);
+    }
+
+    /**
+     * The optimizer {@code config} names over {@code n} parameters and over {@code state}, state the
+     * caller allocated and owns: {@code config.stateFloats(n)} floats (4-byte aligned, writable,
+     * native or heap), buffer {@code k} of {@link OptimizerConfig#stateNames()} at floats
+     * {@code [k * n, (k + 1) * n)}. Its floats are used as they are: zero them for a fresh start, or
+     * leave a saved state there to resume it (with the step number given to each step, or
+     * {@link Optimizer#restore} for the count). The optimizer reads and writes them in its steps and
+     * nowhere else; {@link Optimizer#state} views them; {@link Optimizer#close()} leaves them alone.
+     * A state of no floats (SGD without momentum) may be null. {@code state} must stay accessible to
+     * every thread a step runs on (checked at each step: {@link WrongThreadException}).
+     *
+     * <p>Made per call where that suits the caller: it allocates nothing off-heap, so a framework
+     * whose buffers may move wraps them again and makes a new one.
+     *
+     * @throws IllegalArgumentException naming {@code state} if it is not exactly that many floats, is
+     *     read-only, misaligned or closed
+     */
+    public static Optimizer create(OptimizerConfig config, long n, MemorySegment state) {
+        return create(config, n, Kernels.provider(), state, true);
+    }
+
+    /** {@link #create(OptimizerConfig, long, MemorySegment)} on the named kernels: for benchmarks and tests. */
+    public static Optimizer create(OptimizerConfig config, long n, MemorySegment state, Implementation implementation) {
+        return create(config, n, Objects.requireNonNull(implementation, "implementation").provider(), state, true);
+    }
+
     /** Adam or AdamW on the named kernels, whatever the JVM-wide choice: for benchmarks and tests. */
     public static Optimizer adam(AdamConfig config, long n, Implementation implementation) {
         return adam(config, n, Objects.requireNonNull(implementation, "implementation").provider());
@@ -59,13 +94,40 @@ public final class Optimizers {
      * past {@code Buffers.MAX_FLOATS} ({@link IllegalArgumentException}).
      */
     public static MultiTensorOptimizer multiTensor(List<ParamGroup> groups) {
-        return FlatMultiTensorOptimizer.create(groups, Kernels.provider());
+        return FlatMultiTensorOptimizer.create(groups, Kernels.provider(), null, false);
+    }
+
+    /**
+     * {@link #multiTensor(List)} over {@code state}, state the caller allocated and owns:
+     * {@link #multiTensorStateFloats(List)} floats (4-byte aligned, writable), laid out as
+     * {@link MultiTensorOptimizer}'s class comment draws (the buffers of {@code stateNames()} one after
+     * another, each {@code stateSize()} floats), used as they are, as
+     * {@link #create(OptimizerConfig, long, MemorySegment)} says.
+     */
+    public static MultiTensorOptimizer multiTensor(List<ParamGroup> groups, MemorySegment state) {
+        return FlatMultiTensorOptimizer.create(groups, Kernels.provider(), state, true);
+    }
+
+    /** {@link #multiTensor(List, MemorySegment)} on the named kernels: for benchmarks and tests. */
+    public static MultiTensorOptimizer multiTensor(List<ParamGroup> groups, MemorySegment state,
+                                                   Implementation implementation) {
+        return FlatMultiTensorOptimizer.create(groups, Objects.requireNonNull(implementation, "implementation")
+                .provider(), state, true);
+    }
+
+    /**
+     * Floats of caller-owned state for a {@link #multiTensor(List, MemorySegment)} of {@code groups}:
+     * {@code stateNames().size() * stateSize()}, each tensor's slice padded to 16 floats. Checked as
+     * {@link #multiTensor(List)} checks.
+     */
+    public static long multiTensorStateFloats(List<ParamGroup> groups) {
+        return FlatMultiTensorOptimizer.stateFloats(groups);
     }
 
     /** {@link #multiTensor(List)} on the named kernels, whatever the JVM-wide choice: for benchmarks and tests. */
     public static MultiTensorOptimizer multiTensor(List<ParamGroup> groups, Implementation implementation) {
         return FlatMultiTensorOptimizer.create(groups,
-                Objects.requireNonNull(implementation, "implementation").provider());
+                Objects.requireNonNull(implementation, "implementation").provider(), null, false);
     }
 
     /** The kernels in use, for example {@code "panama, 512-bit vectors (16 floats), FMA on"}. */
@@ -74,18 +136,24 @@ public final class Optimizers {
     }
 
     static Optimizer adam(AdamConfig config, long n, KernelProvider kernels) {
-        Objects.requireNonNull(config, "config");
-        return new AdamOptimizer(config, n, kernels.adam());
+        return create(config, n, kernels, null, false);
     }
 
     static Optimizer sgd(SgdConfig config, long n, KernelProvider kernels) {
-        Objects.requireNonNull(config, "config");
-        config.checkConsistent();
-        return new SgdOptimizer(config, n, kernels.sgd());
+        return create(config, n, kernels, null, false);
     }
 
     static Optimizer rmsProp(RmsPropConfig config, long n, KernelProvider kernels) {
+        return create(config, n, kernels, null, false);
+    }
+
+    /** Checks {@code config} and makes its optimizer over its own state, or over {@code state} if {@code callerOwned}. */
+    private static Optimizer create(OptimizerConfig config, long n, KernelProvider kernels, MemorySegment state,
+                                    boolean callerOwned) {
         Objects.requireNonNull(config, "config");
-        return new RmsPropOptimizer(config, n, kernels.rmsProp());
+        if (config instanceof SgdConfig s) {
+            s.checkConsistent();
+        }
+        return new FlatOptimizer(config, n, kernels, state, callerOwned);
     }
 }

@@ -1,6 +1,7 @@
 package dev.adamant.core;
 
 import dev.adamant.core.memory.Buffers;
+import dev.adamant.core.memory.Segments;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.LinkedHashMap;
@@ -9,12 +10,44 @@ import java.util.Map;
 import java.util.Objects;
 
 /**
- * An optimizer's state: one zeroed, cache-line-aligned off-heap buffer of floats per name, all of
- * one size, in one shared arena that this owns (the optimizer closes it).
+ * An optimizer's state: one buffer of floats per name, all of one size. Either its own (zeroed,
+ * cache-line-aligned, off-heap, in one shared arena that this owns and the optimizer closes) or the
+ * caller's: consecutive slices of one segment the caller allocated, owns and frees.
  */
 final class StateBuffers {
-    private final Arena arena = Arena.ofShared();
+    /** The arena this owns, or null for the caller's memory. */
+    private final Arena arena;
+    /** The caller's whole segment, or null for owned memory. */
+    private final MemorySegment callers;
     private final Map<String, MemorySegment> buffers = new LinkedHashMap<>();
+
+    /**
+     * The caller's {@code state}: buffer {@code k} of {@code names} is floats
+     * {@code [k * floats, (k + 1) * floats)} of it, used as they are (not zeroed).
+     *
+     * @throws IllegalArgumentException naming {@code state} unless it is a usable, writable segment of
+     *     exactly {@code names.size() * floats} floats, 4-byte aligned
+     * @throws NullPointerException if {@code state} is null and {@code names} is not empty
+     */
+    StateBuffers(MemorySegment state, long floats, List<String> names) {
+        long total;
+        try {
+            total = Math.multiplyExact(floats, names.size());
+        } catch (ArithmeticException e) {
+            throw new IllegalArgumentException("state: " + names.size() + " buffers of " + floats
+                    + " floats do not fit in a segment", e);
+        }
+        if (total == 0 && state == null) {
+            this.callers = MemorySegment.NULL;
+        } else {
+            Segments.checkFloats("state", Objects.requireNonNull(state, "state"), total, true);
+            this.callers = state;
+        }
+        this.arena = null;
+        for (int k = 0; k < names.size(); k++) {
+            buffers.put(names.get(k), state.asSlice(k * floats * Float.BYTES, floats * Float.BYTES));
+        }
+    }
 
     /**
      * Allocates a buffer of {@code floats} floats for each name. Memory that is not there is an
@@ -22,6 +55,8 @@ final class StateBuffers {
      * bytes; nothing stays allocated after a failure.
      */
     StateBuffers(String what, long floats, List<String> names) {
+        this.arena = Arena.ofShared();
+        this.callers = null;
         String name = null;
         try {
             for (String s : names) {
@@ -63,8 +98,28 @@ final class StateBuffers {
         return s.asReadOnly();
     }
 
-    /** Frees every buffer; views of them become inaccessible. Call once. */
+    /**
+     * Refuses the caller's memory where a thread of a step on {@code threads} threads may not access
+     * it ({@link Segments#checkAccessible(String, MemorySegment, int)}); owned memory is shared.
+     */
+    void checkAccessible(int threads) {
+        if (callers != null) {
+            Segments.checkAccessible("state", callers, threads);
+        }
+    }
+
+    /** Whether the memory is the caller's. */
+    boolean callerOwned() {
+        return callers != null;
+    }
+
+    /**
+     * Frees every buffer of owned memory; views of them become inaccessible. The caller's memory
+     * stays as it is (the caller frees it). Call once.
+     */
     void close() {
-        arena.close();
+        if (arena != null) {
+            arena.close();
+        }
     }
 }

@@ -1,6 +1,5 @@
 package dev.adamant.core;
 
-import dev.adamant.core.AbstractOptimizer.StepKernel;
 import dev.adamant.core.kernel.KernelProvider;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
@@ -16,32 +15,60 @@ final class StepRules {
     /** The state buffers {@code c} needs, in PyTorch's names and order. */
     static List<String> stateNames(OptimizerConfig c) {
         return switch (c) {
-            case AdamConfig a -> AdamOptimizer.stateNames(a);
-            case SgdConfig s -> SgdOptimizer.stateNames(s);
-            case RmsPropConfig r -> RmsPropOptimizer.stateNames(r);
+            case AdamConfig a -> AdamRules.stateNames(a);
+            case SgdConfig s -> SgdRules.stateNames(s);
+            case RmsPropConfig r -> RmsPropRules.stateNames(r);
         };
     }
 
     /** Every state buffer a config of {@code c}'s kind may need, in PyTorch's order. */
     static List<String> allStateNames(OptimizerConfig c) {
         return switch (c) {
-            case AdamConfig a -> AdamOptimizer.stateNames(a.withAmsgrad(true));
-            case SgdConfig s -> SgdOptimizer.stateNames(s.withMomentum(1));
-            case RmsPropConfig r -> RmsPropOptimizer.stateNames(r.withMomentum(1).withCentered(true));
+            case AdamConfig a -> AdamRules.stateNames(a.withAmsgrad(true));
+            case SgdConfig s -> SgdRules.stateNames(s.withMomentum(1));
+            case RmsPropConfig r -> RmsPropRules.stateNames(r.withMomentum(1).withCentered(true));
         };
     }
 
     /**
-     * Step {@code t}'s kernel call under {@code c} on {@code kernels}, over the buffers {@code state}
-     * names (null for those {@code c} does not keep); the caller has checked {@code c}.
+     * Step {@code t}'s kernel call under {@code c} on {@code kernels}, with {@code o}'s gradient
+     * scale, over the buffers {@code state} names (null for those {@code c} does not keep); the
+     * caller has checked {@code c}.
      */
-    static StepKernel prepare(OptimizerConfig c, KernelProvider kernels, long t,
+    static StepKernel prepare(OptimizerConfig c, KernelProvider kernels, long t, StepOptions o,
                               Function<String, MemorySegment> state) {
         return switch (c) {
-            case AdamConfig a -> AdamOptimizer.prepare(a, kernels.adam(), t, state);
-            case SgdConfig s -> SgdOptimizer.prepare(s, kernels.sgd(), t, state);
-            case RmsPropConfig r -> RmsPropOptimizer.prepare(r, kernels.rmsProp(), t, state);
+            case AdamConfig a -> AdamRules.prepare(a, kernels.adam(), t, o, state);
+            case SgdConfig s -> SgdRules.prepare(s, kernels.sgd(), t, o, state);
+            case RmsPropConfig r -> RmsPropRules.prepare(r, kernels.rmsProp(), t, o, state);
         };
+    }
+
+    /**
+     * Whether a step under {@code c} reads the parameters for anything but the update itself: weight
+     * decay of either kind. In update mode a step that does not may be given no parameters.
+     */
+    static boolean readsParams(OptimizerConfig c) {
+        return c.weightDecay() != 0;
+    }
+
+    /**
+     * Refuses {@code c} in place of {@code old} unless it is of the same kind, keeps the same state
+     * buffers and keeps the rules between its parameters; the message starts with {@code name}.
+     */
+    static void checkReplacement(String name, OptimizerConfig old, OptimizerConfig c, String kindWhose,
+                                 String whose) {
+        if (c.getClass() != old.getClass()) {
+            throw new IllegalArgumentException(name + ": expected " + kindWhose + " optimizer kind, " + kind(old)
+                    + ", got " + kind(c));
+        }
+        checkConsistent(name, c);
+        List<String> had = stateNames(old), needs = stateNames(c);
+        if (!needs.equals(had)) {
+            throw new IllegalArgumentException(name + ": expected a config that keeps " + whose + " state " + had
+                    + ", got one that needs " + needs + " (amsgrad, momentum zero or not, and centered decide the"
+                    + " buffers: make a new optimizer and restore the state into it)");
+        }
     }
 
     /**

@@ -128,13 +128,13 @@ class KernelPropertyTest {
                     .withWeightDecay(r.nextBoolean() ? 0 : r.nextDouble() * 0.2)
                     .withAmsgrad(r.nextBoolean()).withMaximize(r.nextBoolean())
                     .withBiasCorrection(r.nextInt(4) != 0);
-            var s = AdamOptimizer.coefficients(c, step(r));
+            var s = AdamRules.coefficients(c, step(r));
             // param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq
             float[][] in = buffers(r, slice.length(), 1, 2);
             if (!c.amsgrad()) {
                 in[4] = null;
             }
-            compare(slice, in, (k, b, from, n) -> k.adam().step(s, b[0], b[1], b[2], b[3], b[4], from, n));
+            compare(slice, in, (k, b, from, n) -> k.adam().step(s, b[0], b[1], null, b[2], b[3], b[4], from, n));
         });
     }
 
@@ -154,12 +154,12 @@ class KernelPropertyTest {
                     .withNesterov(nesterov).withBiasCorrection(textbook)
                     .withWeightDecay(r.nextBoolean() ? 0 : r.nextDouble() * 0.2).withMaximize(r.nextBoolean());
             c.checkConsistent();
-            var s = SgdOptimizer.coefficients(c, step(r));
+            var s = SgdRules.coefficients(c, step(r));
             float[][] in = buffers(r, slice.length(), 1, 0);   // param, grad, momentum_buffer
             if (momentum == 0) {
                 in[2] = null;
             }
-            compare(slice, in, (k, b, from, n) -> k.sgd().step(s, b[0], b[1], b[2], from, n));
+            compare(slice, in, (k, b, from, n) -> k.sgd().step(s, b[0], b[1], null, b[2], from, n));
         });
     }
 
@@ -173,7 +173,7 @@ class KernelPropertyTest {
                     .withWeightDecay(r.nextBoolean() ? 0 : r.nextDouble() * 0.2)
                     .withMomentum(r.nextBoolean() ? 0 : r.nextDouble()).withCentered(r.nextBoolean())
                     .withMaximize(r.nextBoolean()).withBiasCorrection(r.nextInt(3) == 0);
-            var s = RmsPropOptimizer.coefficients(c, step(r));
+            var s = RmsPropRules.coefficients(c, step(r));
             // param, grad, momentum_buffer, square_avg, then grad_avg kept small so the variance stays positive
             float[][] in = buffers(r, slice.length(), 1, 1);
             float[][] all = {in[0], in[1], in[3], TestData.randomFloats(r, slice.length(), 0.1f, false), in[2]};
@@ -183,7 +183,7 @@ class KernelPropertyTest {
             if (c.momentum() == 0) {
                 all[4] = null;
             }
-            compare(slice, all, (k, b, from, n) -> k.rmsProp().step(s, b[0], b[1], b[2], b[3], b[4], from, n));
+            compare(slice, all, (k, b, from, n) -> k.rmsProp().step(s, b[0], b[1], null, b[2], b[3], b[4], from, n));
         });
     }
 }

@@ -111,7 +111,7 @@ class MultiTensorBadInputTest {
                 () -> Optimizers.multiTensor(List.of(ParamGroup.of(AdamConfig.adam()),
                         ParamGroup.of(AdamConfig.adamW(), new long[0]))));
         assertRefused(NullPointerException.class, "implementation",
-                () -> Optimizers.multiTensor(groups(), null));
+                () -> Optimizers.multiTensor(groups(), (Implementation) null));
         // A group with no tensors is fine where another has some.
         try (MultiTensorOptimizer o = Optimizers.multiTensor(List.of(ParamGroup.of(AdamConfig.adam()),
                 ParamGroup.of(AdamConfig.adamW(), 5)))) {
@@ -167,7 +167,7 @@ class MultiTensorBadInputTest {
         try (Team team = Team.create(2)) {
             refusedUnchanged(NullPointerException.class, "grads[0]",
                     () -> opt.step(params, with(grads, 0, null), team));
-            refusedUnchanged(NullPointerException.class, "team", () -> opt.step(params, grads, null));
+            refusedUnchanged(NullPointerException.class, "team", () -> opt.step(params, grads, (Team) null));
         }
     }
 

@@ -7,7 +7,7 @@ package dev.adamant.core.kernel;
  * <p>Per element, in this order (PyTorch 1.13 {@code _single_tensor_adam}; {@code fma(a, b, c)} is
  * {@code a * b + c} rounded once, as PyTorch's {@code add_(x, alpha=a)} is):
  * <pre>
- *   g  = g * gradSign                     // maximize: gradSign = -1
+ *   g  = g * gradFactor                     // maximize: gradFactor = -1
  *   g  = fma(p, weightDecay, g)           // only if l2 (Adam's weight decay)
  *   p  = p * decayFactor                  // AdamW: 1 - lr * wd; Adam: 1 (exact)
  *   m  = fma(g, oneMinusBeta1, m * beta1)
@@ -20,6 +20,6 @@ package dev.adamant.core.kernel;
  * @param l2 whether {@code weightDecay} is added to the gradient (Adam with weight decay != 0)
  * @param amsgrad whether the running maximum of {@code v} is kept and used
  */
-public record AdamStep(float gradSign, boolean l2, float weightDecay, float decayFactor,
+public record AdamStep(float gradFactor, boolean l2, float weightDecay, float decayFactor,
                        float beta1, float oneMinusBeta1, float beta2, float oneMinusBeta2,
                        float biasCorrection2Sqrt, float eps, float negStepSize, boolean amsgrad) {}

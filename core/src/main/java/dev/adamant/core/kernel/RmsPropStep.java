@@ -5,7 +5,7 @@ package dev.adamant.core.kernel;
  *
  * <p>Per element, in this order (PyTorch 1.13 {@code _single_tensor_rmsprop}):
  * <pre>
- *   g  = g * gradSign                         // maximize: -1
+ *   g  = g * gradFactor                        // ±gradScale (- with maximize)
  *   g  = fma(p, weightDecay, g)               // only if l2
  *   s  = fma(oneMinusAlpha * g, g, s * alpha)   // addcmul_: GCC contracts it to an FMA
  *   a  = fma(g, oneMinusAlpha, a * alpha)     // only if centered
@@ -17,6 +17,6 @@ package dev.adamant.core.kernel;
  *   p  = p + (negLr * g) / r                              // otherwise
  * </pre>
  */
-public record RmsPropStep(float gradSign, boolean l2, float weightDecay, float alpha,
+public record RmsPropStep(float gradFactor, boolean l2, float weightDecay, float alpha,
                           float oneMinusAlpha, boolean centered, float correction, float eps,
                           boolean hasMomentum, float momentum, float negLr) {}

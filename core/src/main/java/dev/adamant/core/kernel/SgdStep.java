@@ -5,7 +5,7 @@ package dev.adamant.core.kernel;
  *
  * <p>Per element, in this order (PyTorch 1.13 {@code _single_tensor_sgd}):
  * <pre>
- *   g = g * gradSign                          // maximize: -1
+ *   g = g * gradFactor                        // ±gradScale (- with maximize)
  *   g = fma(p, weightDecay, g)                // only if l2
  *   b = g                                     // only if firstStep: PyTorch clones the gradient
  *   b = fma(g, oneMinusDampening, b * momentum)   // otherwise, when momentum is on
@@ -17,6 +17,6 @@ package dev.adamant.core.kernel;
  * @param hasMomentum whether a momentum buffer is kept (momentum != 0)
  * @param firstStep whether the buffer is set to the gradient instead of updated
  */
-public record SgdStep(float gradSign, boolean l2, float weightDecay, boolean hasMomentum,
+public record SgdStep(float gradFactor, boolean l2, float weightDecay, boolean hasMomentum,
                       boolean firstStep, float momentum, float oneMinusDampening, float correction,
                       boolean nesterov, float negLr) {}

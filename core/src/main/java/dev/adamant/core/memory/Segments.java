@@ -108,7 +108,31 @@ public final class Segments {
                 : elementBytes + "-byte elements";
     }
 
-    /** Refuses two segments that share any byte. */
+    /**
+     * Refuses two segments that share a byte unless they are the same bytes ({@link #same}): for a
+     * buffer that may be another argument itself but not part of it.
+     */
+    public static void checkSameOrDisjoint(String nameA, MemorySegment a, String nameB, MemorySegment b) {
+        if (!same(a, b)) {
+            checkDisjoint(nameA, a, nameB, b);
+        }
+    }
+
+    /**
+     * Whether {@code a} and {@code b} are the same bytes: native at one address, or views of one array
+     * at one offset, of one size.
+     */
+    public static boolean same(MemorySegment a, MemorySegment b) {
+        if (a.isNative() != b.isNative() || a.address() != b.address() || a.byteSize() != b.byteSize()) {
+            return false;
+        }
+        return a.isNative() || (a.heapBase().isPresent() && a.heapBase().get() == b.heapBase().orElse(null));
+    }
+
+    /**
+     * Refuses {@code a} and {@code b} if they share a byte, with an {@link IllegalArgumentException}
+     * that names both and the bytes shared.
+     */
     public static void checkDisjoint(String nameA, MemorySegment a, String nameB, MemorySegment b) {
         a.asOverlappingSlice(b).ifPresent(shared -> {
             // The bytes shared, from the addresses (offsets in one array, for heap segments): JDK 25's slice

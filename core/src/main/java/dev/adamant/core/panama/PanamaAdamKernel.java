@@ -31,9 +31,9 @@ final class PanamaAdamKernel implements AdamKernel {
     private PanamaAdamKernel() {}
 
     @Override
-    public void step(AdamStep s, MemorySegment param, MemorySegment grad, MemorySegment expAvg,
-                     MemorySegment expAvgSq, MemorySegment maxExpAvgSq, long from, long count) {
-        final FloatVector sign = FloatVector.broadcast(FLOATS, s.gradSign());
+    public void step(AdamStep s, MemorySegment param, MemorySegment grad, MemorySegment update,
+                     MemorySegment expAvg, MemorySegment expAvgSq, MemorySegment maxExpAvgSq, long from, long count) {
+        final FloatVector sign = FloatVector.broadcast(FLOATS, s.gradFactor());
         final FloatVector wd = FloatVector.broadcast(FLOATS, s.weightDecay());
         final FloatVector decay = FloatVector.broadcast(FLOATS, s.decayFactor());
         final FloatVector b1 = FloatVector.broadcast(FLOATS, s.beta1());
@@ -43,7 +43,8 @@ final class PanamaAdamKernel implements AdamKernel {
         final FloatVector bc2 = FloatVector.broadcast(FLOATS, s.biasCorrection2Sqrt());
         final FloatVector eps = FloatVector.broadcast(FLOATS, s.eps());
         final FloatVector negStep = FloatVector.broadcast(FLOATS, s.negStepSize());
-        final boolean l2 = s.l2(), amsgrad = s.amsgrad();
+        final boolean l2 = s.l2(), amsgrad = s.amsgrad(), readP = param != null, toUpdate = update != null;
+        final FloatVector zero = FloatVector.zero(FLOATS);
         // x / 1f == x exactly: once (float) sqrt(1 - beta2^t) has rounded to 1 (t > ~16,600 at
         // beta2 = 0.999; always without bias correction) the division is skipped. Bit-identical to
         // the scalar twin, which divides by 1; C2 unswitches the test like l2 and amsgrad.
@@ -52,12 +53,12 @@ final class PanamaAdamKernel implements AdamKernel {
         final long stride = FLOATS.vectorByteSize();
         final long end = (from + bound) * Float.BYTES;
         for (long o = from * Float.BYTES; o < end; o += stride) {
-            FloatVector p = FloatVector.fromMemorySegment(FLOATS, param, o, ORDER);
+            final FloatVector p0 = readP ? FloatVector.fromMemorySegment(FLOATS, param, o, ORDER) : zero;
             FloatVector g = FloatVector.fromMemorySegment(FLOATS, grad, o, ORDER).mul(sign);
             if (l2) {
-                g = p.fma(wd, g);
+                g = p0.fma(wd, g);
             }
-            p = p.mul(decay);
+            FloatVector p = p0.mul(decay);
             FloatVector m = g.fma(c1, FloatVector.fromMemorySegment(FLOATS, expAvg, o, ORDER).mul(b1));
             FloatVector v = c2.mul(g).fma(g, FloatVector.fromMemorySegment(FLOATS, expAvgSq, o, ORDER).mul(b2));
             FloatVector vd = v;
@@ -68,11 +69,15 @@ final class PanamaAdamKernel implements AdamKernel {
             FloatVector root = vd.lanewise(VectorOperators.SQRT);
             FloatVector denom = (unitBc2 ? root : root.div(bc2)).add(eps);
             p = p.add(negStep.mul(m).div(denom));
-            p.intoMemorySegment(param, o, ORDER);
+            if (toUpdate) {
+                p0.sub(p).intoMemorySegment(update, o, ORDER);
+            } else {
+                p.intoMemorySegment(param, o, ORDER);
+            }
             m.intoMemorySegment(expAvg, o, ORDER);
             v.intoMemorySegment(expAvgSq, o, ORDER);
         }
-        ScalarAdamKernel.INSTANCE.step(s, param, grad, expAvg, expAvgSq, maxExpAvgSq, from + bound,
+        ScalarAdamKernel.INSTANCE.step(s, param, grad, update, expAvg, expAvgSq, maxExpAvgSq, from + bound,
                 count - bound);
     }
 }

@@ -17,9 +17,10 @@ final class PanamaRmsPropKernel implements RmsPropKernel {
     private PanamaRmsPropKernel() {}
 
     @Override
-    public void step(RmsPropStep s, MemorySegment param, MemorySegment grad, MemorySegment squareAvg,
+    public void step(RmsPropStep s, MemorySegment param, MemorySegment grad, MemorySegment update,
+                     MemorySegment squareAvg,
                      MemorySegment gradAvg, MemorySegment momentumBuffer, long from, long count) {
-        final FloatVector sign = FloatVector.broadcast(FLOATS, s.gradSign());
+        final FloatVector sign = FloatVector.broadcast(FLOATS, s.gradFactor());
         final FloatVector wd = FloatVector.broadcast(FLOATS, s.weightDecay());
         final FloatVector alpha = FloatVector.broadcast(FLOATS, s.alpha());
         final FloatVector c = FloatVector.broadcast(FLOATS, s.oneMinusAlpha());
@@ -28,11 +29,14 @@ final class PanamaRmsPropKernel implements RmsPropKernel {
         final FloatVector mu = FloatVector.broadcast(FLOATS, s.momentum());
         final FloatVector negLr = FloatVector.broadcast(FLOATS, s.negLr());
         final boolean l2 = s.l2(), centered = s.centered(), hasMomentum = s.hasMomentum();
+        final boolean readP = param != null, toUpdate = update != null;
+        final FloatVector zero = FloatVector.zero(FLOATS);
         final long bound = FLOATS.loopBound(count);
         final long stride = FLOATS.vectorByteSize();
         final long end = (from + bound) * Float.BYTES;
         for (long o = from * Float.BYTES; o < end; o += stride) {
-            FloatVector p = FloatVector.fromMemorySegment(FLOATS, param, o, ORDER);
+            final FloatVector p0 = readP ? FloatVector.fromMemorySegment(FLOATS, param, o, ORDER) : zero;
+            FloatVector p = p0;
             FloatVector g = FloatVector.fromMemorySegment(FLOATS, grad, o, ORDER).mul(sign);
             if (l2) {
                 g = p.fma(wd, g);
@@ -55,9 +59,13 @@ final class PanamaRmsPropKernel implements RmsPropKernel {
             } else {
                 p = p.add(negLr.mul(g).div(r));
             }
-            p.intoMemorySegment(param, o, ORDER);
+            if (toUpdate) {
+                p0.sub(p).intoMemorySegment(update, o, ORDER);
+            } else {
+                p.intoMemorySegment(param, o, ORDER);
+            }
         }
-        ScalarRmsPropKernel.INSTANCE.step(s, param, grad, squareAvg, gradAvg, momentumBuffer,
+        ScalarRmsPropKernel.INSTANCE.step(s, param, grad, update, squareAvg, gradAvg, momentumBuffer,
                 from + bound, count - bound);
     }
 }

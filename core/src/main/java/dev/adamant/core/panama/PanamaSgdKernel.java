@@ -16,21 +16,22 @@ final class PanamaSgdKernel implements SgdKernel {
     private PanamaSgdKernel() {}
 
     @Override
-    public void step(SgdStep s, MemorySegment param, MemorySegment grad, MemorySegment momentumBuffer,
-                     long from, long count) {
-        final FloatVector sign = FloatVector.broadcast(FLOATS, s.gradSign());
+    public void step(SgdStep s, MemorySegment param, MemorySegment grad, MemorySegment update,
+                     MemorySegment momentumBuffer, long from, long count) {
+        final FloatVector sign = FloatVector.broadcast(FLOATS, s.gradFactor());
         final FloatVector wd = FloatVector.broadcast(FLOATS, s.weightDecay());
         final FloatVector mu = FloatVector.broadcast(FLOATS, s.momentum());
         final FloatVector damp = FloatVector.broadcast(FLOATS, s.oneMinusDampening());
         final FloatVector corr = FloatVector.broadcast(FLOATS, s.correction());
         final FloatVector negLr = FloatVector.broadcast(FLOATS, s.negLr());
         final boolean l2 = s.l2(), hasMomentum = s.hasMomentum(), first = s.firstStep();
-        final boolean nesterov = s.nesterov();
+        final boolean nesterov = s.nesterov(), readP = param != null, toUpdate = update != null;
+        final FloatVector zero = FloatVector.zero(FLOATS);
         final long bound = FLOATS.loopBound(count);
         final long stride = FLOATS.vectorByteSize();
         final long end = (from + bound) * Float.BYTES;
         for (long o = from * Float.BYTES; o < end; o += stride) {
-            FloatVector p = FloatVector.fromMemorySegment(FLOATS, param, o, ORDER);
+            FloatVector p = readP ? FloatVector.fromMemorySegment(FLOATS, param, o, ORDER) : zero;
             FloatVector g = FloatVector.fromMemorySegment(FLOATS, grad, o, ORDER).mul(sign);
             if (l2) {
                 g = p.fma(wd, g);
@@ -43,8 +44,13 @@ final class PanamaSgdKernel implements SgdKernel {
                 FloatVector h = b.mul(corr);
                 d = nesterov ? h.fma(mu, g) : h;
             }
-            d.fma(negLr, p).intoMemorySegment(param, o, ORDER);
+            FloatVector next = d.fma(negLr, p);
+            if (toUpdate) {
+                p.sub(next).intoMemorySegment(update, o, ORDER);
+            } else {
+                next.intoMemorySegment(param, o, ORDER);
+            }
         }
-        ScalarSgdKernel.INSTANCE.step(s, param, grad, momentumBuffer, from + bound, count - bound);
+        ScalarSgdKernel.INSTANCE.step(s, param, grad, update, momentumBuffer, from + bound, count - bound);
     }
 }

@@ -16,15 +16,16 @@ public final class ScalarAdamKernel implements AdamKernel {
     private ScalarAdamKernel() {}
 
     @Override
-    public void step(AdamStep s, MemorySegment param, MemorySegment grad, MemorySegment expAvg,
-                     MemorySegment expAvgSq, MemorySegment maxExpAvgSq, long from, long count) {
-        final float sign = s.gradSign(), wd = s.weightDecay(), decay = s.decayFactor();
+    public void step(AdamStep s, MemorySegment param, MemorySegment grad, MemorySegment update,
+                     MemorySegment expAvg, MemorySegment expAvgSq, MemorySegment maxExpAvgSq, long from, long count) {
+        final float sign = s.gradFactor(), wd = s.weightDecay(), decay = s.decayFactor();
         final float b1 = s.beta1(), c1 = s.oneMinusBeta1(), b2 = s.beta2(), c2 = s.oneMinusBeta2();
         final float bc2 = s.biasCorrection2Sqrt(), eps = s.eps(), negStep = s.negStepSize();
-        final boolean l2 = s.l2(), amsgrad = s.amsgrad();
+        final boolean l2 = s.l2(), amsgrad = s.amsgrad(), readP = param != null, toUpdate = update != null;
         final long end = from + count;
         for (long i = from; i < end; i++) {
-            float p = param.getAtIndex(F, i);
+            final float p0 = readP ? param.getAtIndex(F, i) : 0f;
+            float p = p0;
             float g = grad.getAtIndex(F, i) * sign;
             if (l2) {
                 g = Math.fma(p, wd, g);
@@ -39,7 +40,11 @@ public final class ScalarAdamKernel implements AdamKernel {
             }
             float denom = (float) Math.sqrt(vd) / bc2 + eps;
             p = p + (negStep * m) / denom;
-            param.setAtIndex(F, i, p);
+            if (toUpdate) {
+                update.setAtIndex(F, i, p0 - p);
+            } else {
+                param.setAtIndex(F, i, p);
+            }
             expAvg.setAtIndex(F, i, m);
             expAvgSq.setAtIndex(F, i, v);
         }

@@ -13,15 +13,18 @@ public final class ScalarRmsPropKernel implements RmsPropKernel {
     private ScalarRmsPropKernel() {}
 
     @Override
-    public void step(RmsPropStep s, MemorySegment param, MemorySegment grad, MemorySegment squareAvg,
+    public void step(RmsPropStep s, MemorySegment param, MemorySegment grad, MemorySegment update,
+                     MemorySegment squareAvg,
                      MemorySegment gradAvg, MemorySegment momentumBuffer, long from, long count) {
-        final float sign = s.gradSign(), wd = s.weightDecay(), alpha = s.alpha();
+        final float sign = s.gradFactor(), wd = s.weightDecay(), alpha = s.alpha();
         final float c = s.oneMinusAlpha(), corr = s.correction(), eps = s.eps();
         final float mu = s.momentum(), negLr = s.negLr();
         final boolean l2 = s.l2(), centered = s.centered(), hasMomentum = s.hasMomentum();
+        final boolean readP = param != null, toUpdate = update != null;
         final long end = from + count;
         for (long i = from; i < end; i++) {
-            float p = param.getAtIndex(F, i);
+            final float p0 = readP ? param.getAtIndex(F, i) : 0f;
+            float p = p0;
             float g = grad.getAtIndex(F, i) * sign;
             if (l2) {
                 g = Math.fma(p, wd, g);
@@ -43,7 +46,11 @@ public final class ScalarRmsPropKernel implements RmsPropKernel {
             } else {
                 p = p + (negLr * g) / r;
             }
-            param.setAtIndex(F, i, p);
+            if (toUpdate) {
+                update.setAtIndex(F, i, p0 - p);
+            } else {
+                param.setAtIndex(F, i, p);
+            }
         }
     }
 }

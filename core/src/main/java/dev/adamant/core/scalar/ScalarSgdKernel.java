@@ -13,15 +13,15 @@ public final class ScalarSgdKernel implements SgdKernel {
     private ScalarSgdKernel() {}
 
     @Override
-    public void step(SgdStep s, MemorySegment param, MemorySegment grad, MemorySegment momentumBuffer,
-                     long from, long count) {
-        final float sign = s.gradSign(), wd = s.weightDecay(), mu = s.momentum();
+    public void step(SgdStep s, MemorySegment param, MemorySegment grad, MemorySegment update,
+                     MemorySegment momentumBuffer, long from, long count) {
+        final float sign = s.gradFactor(), wd = s.weightDecay(), mu = s.momentum();
         final float damp = s.oneMinusDampening(), corr = s.correction(), negLr = s.negLr();
         final boolean l2 = s.l2(), hasMomentum = s.hasMomentum(), first = s.firstStep();
-        final boolean nesterov = s.nesterov();
+        final boolean nesterov = s.nesterov(), readP = param != null, toUpdate = update != null;
         final long end = from + count;
         for (long i = from; i < end; i++) {
-            float p = param.getAtIndex(F, i);
+            float p = readP ? param.getAtIndex(F, i) : 0f;
             float g = grad.getAtIndex(F, i) * sign;
             if (l2) {
                 g = Math.fma(p, wd, g);
@@ -33,7 +33,12 @@ public final class ScalarSgdKernel implements SgdKernel {
                 float h = b * corr;
                 d = nesterov ? Math.fma(h, mu, g) : h;
             }
-            param.setAtIndex(F, i, Math.fma(d, negLr, p));
+            float next = Math.fma(d, negLr, p);
+            if (toUpdate) {
+                update.setAtIndex(F, i, p - next);
+            } else {
+                param.setAtIndex(F, i, next);
+            }
         }
     }
 }

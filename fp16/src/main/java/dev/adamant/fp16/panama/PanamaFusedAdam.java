@@ -62,7 +62,7 @@ public final class PanamaFusedAdam implements FusedAdamKernel {
         FloatVector first = FloatVector.broadcast(FLOATS, twice ? w.scale() : folded);
         FloatVector second = FloatVector.broadcast(FLOATS, invScale);
         FloatVector clipping = FloatVector.broadcast(FLOATS, coef);
-        FloatVector sign = FloatVector.broadcast(FLOATS, s.gradSign());
+        FloatVector sign = FloatVector.broadcast(FLOATS, s.gradFactor());
         FloatVector wd = FloatVector.broadcast(FLOATS, s.weightDecay());
         FloatVector decay = FloatVector.broadcast(FLOATS, s.decayFactor());
         FloatVector b1 = FloatVector.broadcast(FLOATS, s.beta1());

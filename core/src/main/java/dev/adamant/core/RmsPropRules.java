@@ -2,23 +2,21 @@ package dev.adamant.core;
 
 import dev.adamant.core.kernel.RmsPropKernel;
 import dev.adamant.core.kernel.RmsPropStep;
+import static dev.adamant.core.StepKernel.range;
+
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Function;
 
-/** RMSProp: state {@code square_avg}, plus {@code momentum_buffer} and {@code grad_avg} where used. */
-final class RmsPropOptimizer extends AbstractOptimizer {
+/**
+ * RMSProp's rules: state {@code square_avg}, with momentum {@code momentum_buffer}, centered
+ * {@code grad_avg}; a step's coefficients and kernel call.
+ */
+final class RmsPropRules {
     static final String SQUARE_AVG = "square_avg", MOMENTUM_BUFFER = "momentum_buffer", GRAD_AVG = "grad_avg";
 
-    private final RmsPropConfig config;
-    private final RmsPropKernel kernel;
-
-    RmsPropOptimizer(RmsPropConfig config, long n, RmsPropKernel kernel) {
-        super(n, stateNames(config));
-        this.config = config;
-        this.kernel = kernel;
-    }
+    private RmsPropRules() {}
 
     /** The state buffers {@code c} needs, in PyTorch's names and order. */
     static List<String> stateNames(RmsPropConfig c) {
@@ -32,24 +30,25 @@ final class RmsPropOptimizer extends AbstractOptimizer {
         return names;
     }
 
-    /** Step {@code t}'s float coefficients, each derived in double and rounded once. */
+    /** Step {@code t}'s float coefficients for gradients as they are. */
     static RmsPropStep coefficients(RmsPropConfig c, long t) {
+        return coefficients(c, t, c.maximize() ? -1f : 1f);
+    }
+
+    /** Step {@code t}'s float coefficients, each derived in double and rounded once, gradients times {@code gradFactor}. */
+    static RmsPropStep coefficients(RmsPropConfig c, long t, float gradFactor) {
         double correction = c.biasCorrection() ? 1 / (1 - Math.pow(c.alpha(), t)) : 1;
-        return new RmsPropStep(c.maximize() ? -1f : 1f, c.weightDecay() != 0, (float) c.weightDecay(),
+        return new RmsPropStep(gradFactor, c.weightDecay() != 0, (float) c.weightDecay(),
                 (float) c.alpha(), (float) (1 - c.alpha()), c.centered(), (float) correction, (float) c.eps(),
                 c.momentum() > 0, (float) c.momentum(), (float) -c.lr());
     }
 
-    @Override
-    StepKernel prepare(long t) {
-        return prepare(config, kernel, t, this::buffer);
-    }
-
-    /** Step {@code t}'s kernel call under {@code c}, as {@code AdamOptimizer.prepare(AdamConfig, …)}. */
-    static StepKernel prepare(RmsPropConfig c, RmsPropKernel kernel, long t, Function<String, MemorySegment> state) {
-        RmsPropStep s = coefficients(c, t);
+    /** Step {@code t}'s kernel call under {@code c}, as {@code AdamRules.prepare(AdamConfig, …)}. */
+    static StepKernel prepare(RmsPropConfig c, RmsPropKernel kernel, long t, StepOptions o,
+                              Function<String, MemorySegment> state) {
+        RmsPropStep s = coefficients(c, t, o.gradFactor(c.maximize()));
         MemorySegment sq = state.apply(SQUARE_AVG), avg = state.apply(GRAD_AVG), buf = state.apply(MOMENTUM_BUFFER);
-        return (params, grads, from, count) -> kernel.step(s, params, grads, range(sq, from, count),
+        return (params, grads, update, from, count) -> kernel.step(s, params, grads, update, range(sq, from, count),
                 range(avg, from, count), range(buf, from, count), 0, count);
     }
 }
