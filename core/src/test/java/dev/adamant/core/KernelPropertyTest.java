@@ -16,9 +16,11 @@ import org.quicktheories.core.Gen;
 import org.quicktheories.generators.Generate;
 
 /**
- * Each vector kernel against its scalar twin, bit for bit: random hyper-parameters and step numbers,
- * sizes 0 to 5000 (and the awkward ones), random element offsets into larger segments, and segment
- * bases shifted off the cache line. Floats outside the slice must be left alone.
+ * Each vector kernel against its scalar twin, bit for bit: random hyper-parameters, step numbers and
+ * gradient factors, sizes 0 to 5000 (and the awkward ones), random element offsets into larger
+ * segments, segment bases shifted off the cache line, and every mode: a step, an update into a
+ * buffer of its own, the same without parameters (read as zeros), an update into the gradients.
+ * Floats outside the slice must be left alone, and in update mode the parameters all of them.
  */
 class KernelPropertyTest {
     private static final int EXAMPLES = 300;
@@ -55,8 +57,52 @@ class KernelPropertyTest {
         void run(KernelProvider kernels, MemorySegment[] buffers, long from, long count);
     }
 
+    /** The kernel's modes; see the class comment. */
+    enum Mode {
+        STEP, UPDATE, UPDATE_WITHOUT_PARAMS, UPDATE_INTO_GRADS;
+
+        static Mode pick(SplittableRandom r) {
+            return values()[r.nextInt(values().length)];
+        }
+
+        /** The param argument: buffer 0, or null without parameters. */
+        MemorySegment param(MemorySegment[] b) {
+            return this == UPDATE_WITHOUT_PARAMS ? null : b[0];
+        }
+
+        /** The update argument: none for a step, the gradients (buffer 1), or buffer {@code own}. */
+        MemorySegment update(MemorySegment[] b, int own) {
+            return switch (this) {
+                case STEP -> null;
+                case UPDATE_INTO_GRADS -> b[1];
+                default -> b[own];
+            };
+        }
+    }
+
+    /** A gradient factor: 1, or a random scale, negated with maximize. */
+    private static float gradFactor(SplittableRandom r, boolean maximize) {
+        float scale = r.nextBoolean() ? 1f : (float) (1e-3 + 4 * r.nextDouble());
+        return maximize ? -scale : scale;
+    }
+
+    /** {@code in} with one more buffer of {@code length} random floats at the end, for an update of its own. */
+    private static float[][] withUpdateBuffer(SplittableRandom r, float[][] in) {
+        float[][] out = java.util.Arrays.copyOf(in, in.length + 1);
+        out[in.length] = TestData.randomFloats(r, in[0].length, 1f, false);
+        return out;
+    }
+
     /** Runs {@code call} on copies of {@code inputs} with each implementation and compares every buffer. */
     private static void compare(Slice slice, float[][] inputs, Call call) {
+        compare(slice, inputs, Mode.STEP, call);
+    }
+
+    /**
+     * {@link #compare(Slice, float[][], Call)}, and in an update {@code mode} the parameters (buffer 0)
+     * must be left alone.
+     */
+    private static void compare(Slice slice, float[][] inputs, Mode mode, Call call) {
         float[][][] results = new float[2][][];
         KernelProvider[] providers = {panama, SCALAR};
         for (int k = 0; k < 2; k++) {
@@ -75,6 +121,9 @@ class KernelPropertyTest {
                 results[k] = new float[inputs.length][];
                 for (int b = 0; b < inputs.length; b++) {
                     results[k][b] = segs[b] == null ? null : TestData.toArray(segs[b]);
+                }
+                if (mode != Mode.STEP) {
+                    assertSameBits("params in " + mode + " (" + slice + ")", inputs[0], results[k][0]);
                 }
             }
         }
@@ -128,13 +177,15 @@ class KernelPropertyTest {
                     .withWeightDecay(r.nextBoolean() ? 0 : r.nextDouble() * 0.2)
                     .withAmsgrad(r.nextBoolean()).withMaximize(r.nextBoolean())
                     .withBiasCorrection(r.nextInt(4) != 0);
-            var s = AdamRules.coefficients(c, step(r));
-            // param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq
-            float[][] in = buffers(r, slice.length(), 1, 2);
+            var s = AdamRules.coefficients(c, step(r), gradFactor(r, c.maximize()));
+            Mode mode = Mode.pick(r);
+            // param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, update
+            float[][] in = withUpdateBuffer(r, buffers(r, slice.length(), 1, 2));
             if (!c.amsgrad()) {
                 in[4] = null;
             }
-            compare(slice, in, (k, b, from, n) -> k.adam().step(s, b[0], b[1], null, b[2], b[3], b[4], from, n));
+            compare(slice, in, mode, (k, b, from, n) -> k.adam().step(s, mode.param(b), b[1], mode.update(b, 5), b[2],
+                    b[3], b[4], from, n));
         });
     }
 
@@ -154,12 +205,14 @@ class KernelPropertyTest {
                     .withNesterov(nesterov).withBiasCorrection(textbook)
                     .withWeightDecay(r.nextBoolean() ? 0 : r.nextDouble() * 0.2).withMaximize(r.nextBoolean());
             c.checkConsistent();
-            var s = SgdRules.coefficients(c, step(r));
-            float[][] in = buffers(r, slice.length(), 1, 0);   // param, grad, momentum_buffer
+            var s = SgdRules.coefficients(c, step(r), gradFactor(r, c.maximize()));
+            Mode mode = Mode.pick(r);
+            float[][] in = withUpdateBuffer(r, buffers(r, slice.length(), 1, 0));   // param, grad, momentum_buffer, update
             if (momentum == 0) {
                 in[2] = null;
             }
-            compare(slice, in, (k, b, from, n) -> k.sgd().step(s, b[0], b[1], null, b[2], from, n));
+            compare(slice, in, mode, (k, b, from, n) -> k.sgd().step(s, mode.param(b), b[1], mode.update(b, 3), b[2],
+                    from, n));
         });
     }
 
@@ -173,17 +226,20 @@ class KernelPropertyTest {
                     .withWeightDecay(r.nextBoolean() ? 0 : r.nextDouble() * 0.2)
                     .withMomentum(r.nextBoolean() ? 0 : r.nextDouble()).withCentered(r.nextBoolean())
                     .withMaximize(r.nextBoolean()).withBiasCorrection(r.nextInt(3) == 0);
-            var s = RmsPropRules.coefficients(c, step(r));
+            var s = RmsPropRules.coefficients(c, step(r), gradFactor(r, c.maximize()));
+            Mode mode = Mode.pick(r);
             // param, grad, momentum_buffer, square_avg, then grad_avg kept small so the variance stays positive
             float[][] in = buffers(r, slice.length(), 1, 1);
-            float[][] all = {in[0], in[1], in[3], TestData.randomFloats(r, slice.length(), 0.1f, false), in[2]};
+            float[][] all = {in[0], in[1], in[3], TestData.randomFloats(r, slice.length(), 0.1f, false), in[2],
+                    TestData.randomFloats(r, slice.length(), 1f, false)};
             if (!c.centered()) {
                 all[3] = null;
             }
             if (c.momentum() == 0) {
                 all[4] = null;
             }
-            compare(slice, all, (k, b, from, n) -> k.rmsProp().step(s, b[0], b[1], null, b[2], b[3], b[4], from, n));
+            compare(slice, all, mode, (k, b, from, n) -> k.rmsProp().step(s, mode.param(b), b[1], mode.update(b, 5), b[2],
+                    b[3], b[4], from, n));
         });
     }
 }
