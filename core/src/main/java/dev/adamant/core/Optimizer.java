@@ -136,17 +136,19 @@ public interface Optimizer extends AutoCloseable {
      * be null where the step does not read them (weight decay 0): the update is then computed from a
      * parameter of 0.
      *
-     * <p><b>How close {@code p - update} is to the step</b> (proved in the comments of, and tested by,
-     * {@code UpdateModePropertyTest}):
+     * <p><b>How close {@code p - update}, rounded to float as a framework computes it, is to the
+     * step's {@code p'}</b> (the bounds are derived in {@code UpdateModePropertyTest}, which checks
+     * them):
      * <ul>
      *   <li>{@code params} null, Adam, AdamW and RMSProp without momentum ({@code p' = p + x}):
      *       {@code update = -x} exactly, so {@code p - update} is {@code p'} bit for bit, always.
      *   <li>{@code params} given: bit for bit wherever {@code p'} lies within a factor of 2 of
      *       {@code p} (Sterbenz: {@code p - p'} is then exact), which is every element whose step
-     *       is smaller than half its magnitude; elsewhere within {@code ulp(p - p') + ulp(p')}.
+     *       is smaller than half its magnitude; elsewhere within {@code ulp(p - p')}.
      *   <li>{@code params} null, SGD and RMSProp with momentum ({@code p' = fma(d, -lr, p)}, one
      *       rounding): {@code update} is {@code lr * d} rounded once, so {@code p - update} rounds
      *       twice: within {@code ulp(p') + ulp(update)} of {@code p'}.
+     *   <li>Where {@code p} or {@code p'} is infinite or NaN, {@code p - update} may be NaN.
      * </ul>
      *
      * @throws NullPointerException naming {@code params} if it is null and the step reads them
