@@ -4,6 +4,7 @@ import dev.adamant.core.AdamConfig;
 import dev.adamant.core.Implementation;
 import dev.adamant.core.Optimizer;
 import dev.adamant.core.Optimizers;
+import dev.adamant.core.StepOptions;
 import dev.adamant.core.Team;
 import dev.adamant.core.kernel.Chunks;
 import dev.adamant.core.panama.Species;
@@ -258,6 +259,17 @@ public class AdamWStepBenchmark {
     @Benchmark
     public void vectorTeam(TeamInputs s) {
         s.optimizer.step(s.params, s.grads, s.team);
+    }
+
+    /**
+     * {@code vectorTeam} in update mode, the update written into the gradients (a framework's
+     * {@code params -= update} is not timed): the same 28 bytes an element, the parameters only read.
+     * Each call's update is the next call's gradient, of the size of a step (about lr), which keeps
+     * the moments normal.
+     */
+    @Benchmark
+    public void vectorUpdateTeam(TeamInputs s) {
+        s.optimizer.update(s.params, s.grads, s.grads, StepOptions.next(), s.team);
     }
 
     @Benchmark
