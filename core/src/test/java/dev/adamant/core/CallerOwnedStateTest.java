@@ -13,6 +13,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
@@ -173,6 +174,59 @@ class CallerOwnedStateTest {
         }
     }
 
+    /** Update mode over the caller's state: the update and the state are the owned optimizer's, bit for bit. */
+    @Test
+    void updateModeOverTheCallersStateIsTheOwnedOnes() {
+        int n = 17;
+        for (Case c : CASES) {
+            try (Arena arena = Arena.ofConfined(); Optimizer own = Optimizers.create(c.config, n)) {
+                MemorySegment state = zeroed(arena, true, c.config.stateFloats(n));
+                MemorySegment p = TestData.nativeCopy(arena, random(1, n)).asReadOnly();
+                MemorySegment u1 = arena.allocate(n * 4L, 64), u2 = arena.allocate(n * 4L, 64);
+                try (Optimizer theirs = Optimizers.create(c.config, n, state)) {
+                    for (int t = 1; t <= 3; t++) {
+                        MemorySegment g = TestData.nativeCopy(arena, random(100 + t, n));
+                        StepOptions o = StepOptions.number(t).withGradScale(0.25);
+                        own.update(p, g, u1, o);
+                        theirs.update(p, g, u2, o);
+                        assertSameBits(c + ", update " + t, toArray(u1), toArray(u2));
+                    }
+                    for (int k = 0; k < c.names.size(); k++) {
+                        assertSameBits(c + ", " + c.names.get(k), toArray(own.state(c.names.get(k))),
+                                floats(state, (long) k * n, n));
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * A step split across a team over caller-owned state in a shared arena: as the owned optimizer's
+     * on one thread (large enough that the team's members each take a share).
+     */
+    @Test
+    void aTeamStepsTheCallersSharedState() {
+        int n = (int) (2 * Team.MIN_SHARE + 17);
+        OptimizerConfig c = AdamConfig.adamW().withLr(1e-2).withWeightDecay(0.05).withAmsgrad(true);
+        try (Arena arena = Arena.ofShared(); Team team = Team.create(2); Optimizer own = Optimizers.create(c, n)) {
+            MemorySegment state = arena.allocate(c.stateFloats(n) * 4, 64);
+            float[] start = random(1, n);
+            MemorySegment p1 = TestData.nativeCopy(arena, start), p2 = TestData.nativeCopy(arena, start);
+            try (Optimizer theirs = Optimizers.create(c, n, state)) {
+                for (int t = 1; t <= 2; t++) {
+                    MemorySegment g = TestData.nativeCopy(arena, random(100 + t, n));
+                    own.step(p1, g);
+                    theirs.step(p2, g, StepOptions.number(t), team);
+                }
+                assertSameBits("params", toArray(p1), toArray(p2));
+                for (int k = 0; k < c.stateNames().size(); k++) {
+                    assertSameBits(c.stateNames().get(k), toArray(own.state(c.stateNames().get(k))),
+                            floats(state, (long) k * n, n));
+                }
+            }
+        }
+    }
+
     /** (b) close() frees nothing of the caller's: the segment stays readable and as it was. */
     @Test
     void closeLeavesTheCallersMemoryAlone() {
@@ -203,7 +257,7 @@ class CallerOwnedStateTest {
                     // A view taken before close still reads the caller's memory; the owned one's view is freed.
                     assertArrayEquals(floats(state, 0, n), toArray(theirView), c.toString());
                     assertThrows(IllegalStateException.class, () -> toArray(ownView), c.toString());
-                    assertThrows(IllegalStateException.class, () -> theirs.step(p, p.asSlice(0)), c.toString());
+                    assertThrows(IllegalStateException.class, () -> theirs.step(p, TestData.nativeCopy(arena, random(9, n))), c.toString());
                     assertArrayEquals(before, state.toArray(ValueLayout.JAVA_BYTE), c + ": a refused step after close");
                 }
             }
@@ -246,8 +300,12 @@ class CallerOwnedStateTest {
                         if (state != null) {
                             state.fill((byte) 0x7f);   // the run goes on from the copy alone
                         }
+                        byte[] savedBytes = saved == null ? new byte[0] : saved.toArray(ValueLayout.JAVA_BYTE);
                         try (Optimizer second = Optimizers.create(c.config, n, saved)) {
                             assertEquals(0, second.stepCount(), what);
+                            // Made over it, nothing is zeroed or written until a step.
+                            assertArrayEquals(savedBytes, saved == null ? new byte[0] : saved.toArray(ValueLayout.JAVA_BYTE),
+                                    what + ": making the optimizer wrote the caller's state");
                             for (int t = cut + 1; t <= total; t++) {
                                 MemorySegment g = TestData.nativeCopy(arena, random(100 + t, n));
                                 through.step(straight, g);
@@ -307,7 +365,7 @@ class CallerOwnedStateTest {
             MemorySegment g = TestData.nativeCopy(arena, random(2, n));
             a.step(pa, g, StepOptions.number(1));
             b.step(pb, g, StepOptions.number(5));
-            assertFalse(java.util.Arrays.equals(toArray(pa), toArray(pb)), "step 1 and step 5 gave the same parameters");
+            assertFalse(Arrays.equals(toArray(pa), toArray(pb)), "step 1 and step 5 gave the same parameters");
         }
     }
 
@@ -320,7 +378,7 @@ class CallerOwnedStateTest {
         }
 
         long[] sizes() {
-            return groups.stream().flatMapToLong(g -> java.util.Arrays.stream(g.sizes())).toArray();
+            return groups.stream().flatMapToLong(g -> Arrays.stream(g.sizes())).toArray();
         }
 
         /** Tensor {@code i}'s state offset, from the javadoc: the sizes before it, each rounded up to 16. */

@@ -187,6 +187,26 @@ class UpdateBadInputTest {
         }
     }
 
+    /** State confined to the calling thread is fine alone, and refused for a step its team splits. */
+    @Test
+    void stateConfinedToTheCallerIsRefusedForASplitStep() {
+        long n = 2 * Team.MIN_SHARE;
+        try (Arena confined = Arena.ofConfined(); Team team = Team.create(2)) {
+            MemorySegment s = confined.allocate(ADAMW.stateFloats(n) * 4, 64);
+            MemorySegment p = floats(arena, n, 1), g = floats(arena, n, 2), u = floats(arena, n, 3);
+            try (Optimizer o = Optimizers.create(ADAMW, n, s)) {
+                o.step(p, g);
+                Snapshot before = Snapshot.of(o, p, g, u, s);
+                assertRefused(WrongThreadException.class, "state: expected a segment that all 2 threads",
+                        () -> o.step(p, g, StepOptions.next(), team));
+                assertRefused(WrongThreadException.class, "state: expected a segment that all 2 threads",
+                        () -> o.update(p, g, u, StepOptions.next(), team));
+                assertRefused(WrongThreadException.class, "state", () -> o.step(p, g, 2));
+                before.assertUnchanged("confined state, split step", o, p, g, u, s);
+            }
+        }
+    }
+
     // ---- update mode ----
 
     @Test
