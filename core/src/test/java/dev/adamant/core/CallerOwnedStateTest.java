@@ -257,7 +257,8 @@ class CallerOwnedStateTest {
                     // A view taken before close still reads the caller's memory; the owned one's view is freed.
                     assertArrayEquals(floats(state, 0, n), toArray(theirView), c.toString());
                     assertThrows(IllegalStateException.class, () -> toArray(ownView), c.toString());
-                    assertThrows(IllegalStateException.class, () -> theirs.step(p, TestData.nativeCopy(arena, random(9, n))), c.toString());
+                    MemorySegment g = TestData.nativeCopy(arena, random(9, n));
+                    assertThrows(IllegalStateException.class, () -> theirs.step(p, g), c.toString());
                     assertArrayEquals(before, state.toArray(ValueLayout.JAVA_BYTE), c + ": a refused step after close");
                 }
             }
