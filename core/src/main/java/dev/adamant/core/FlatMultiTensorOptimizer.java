@@ -209,6 +209,11 @@ final class FlatMultiTensorOptimizer implements MultiTensorOptimizer {
                 }
             }
             checkDisjoint(params, grads, updates);
+            for (int i = 0; i < sizes.length; i++) {
+                state.checkDisjoint(paramNames[i], params[i]);
+                state.checkDisjoint(gradNames[i], grads[i]);
+                state.checkDisjoint(updateNames[i], updates == null ? null : updates[i]);
+            }
             int members = team == null ? 1 : team.requireOpen().members(extent, Team.MIN_SHARE);
             for (int i = 0; i < sizes.length; i++) {
                 if (params[i] != null) {

@@ -99,6 +99,8 @@ final class FlatOptimizer implements Optimizer {
             Segments.checkFloats("params", params, size, true);
             Segments.checkFloats("grads", grads, size, false);
             Segments.checkDisjoint("params", params, "grads", grads);
+            state.checkDisjoint("params", params);
+            state.checkDisjoint("grads", grads);
             Chunks.checkSplit(size, parallelism, Buffers.FLOATS_PER_LINE, executor, params, grads);
             state.checkAccessible(Chunks.count(size, parallelism, Buffers.FLOATS_PER_LINE));
             StepKernel kernel = prepare(steps + 1, StepOptions.next());
@@ -160,6 +162,9 @@ final class FlatOptimizer implements Optimizer {
             } else {
                 checkUpdateArguments(params, grads, update);
             }
+            state.checkDisjoint("params", params);
+            state.checkDisjoint("grads", grads);
+            state.checkDisjoint("update", update);
             int members = team == null ? 1 : team.requireOpen().members(size, Team.MIN_SHARE);
             if (params != null) {
                 Segments.checkAccessible("params", params, members);
@@ -288,6 +293,8 @@ final class FlatOptimizer implements Optimizer {
                         + (size - count) + ")");
             }
             Segments.checkDisjoint("params", params, "grads", grads);
+            state.checkDisjoint("params", params);
+            state.checkDisjoint("grads", grads);
             Segments.checkAccessible("params", params);
             Segments.checkAccessible("grads", grads);
             state.checkAccessible(1);

@@ -132,7 +132,9 @@ public interface Optimizer extends AutoCloseable {
      *
      * <p>{@code update} is {@link #size()} writable floats, disjoint from {@code params}; it may be
      * {@code grads} itself (the same bytes: the one case where the gradients are written, each
-     * element after it is read), or else disjoint from it. {@code params} may be read-only, and may
+     * element after it is read), or else disjoint from it. "The same bytes" is decided from the
+     * segments: native ones at one address, heap ones over one array at one offset; a read-only
+     * heap view does not say which array it views, so pass the gradients writable there. {@code params} may be read-only, and may
      * be null where the step does not read them (weight decay 0): the update is then computed from a
      * parameter of 0.
      *

@@ -51,7 +51,9 @@ public final class Optimizers {
      * {@link Optimizer#restore} for the count). The optimizer reads and writes them in its steps and
      * nowhere else; {@link Optimizer#state} views them; {@link Optimizer#close()} leaves them alone.
      * A state of no floats (SGD without momentum) may be null. {@code state} must stay accessible to
-     * every thread a step runs on (checked at each step: {@link WrongThreadException}).
+     * every thread a step runs on (checked at each step: {@link WrongThreadException}), and share no
+     * byte with a step's parameters, gradients or update (checked at each step:
+     * {@link IllegalArgumentException} naming both).
      *
      * <p>Made per call where that suits the caller: it allocates nothing off-heap, so a framework
      * whose buffers may move wraps them again and makes a new one.
@@ -102,7 +104,8 @@ public final class Optimizers {
      * {@link #multiTensorStateFloats(List)} floats (4-byte aligned, writable), laid out as
      * {@link MultiTensorOptimizer}'s class comment draws (the buffers of {@code stateNames()} one after
      * another, each {@code stateSize()} floats), used as they are, as
-     * {@link #create(OptimizerConfig, long, MemorySegment)} says.
+     * {@link #create(OptimizerConfig, long, MemorySegment)} says. A state of no floats (SGD without
+     * momentum in every group) may be {@code (MemorySegment) null}.
      */
     public static MultiTensorOptimizer multiTensor(List<ParamGroup> groups, MemorySegment state) {
         return FlatMultiTensorOptimizer.create(groups, Kernels.provider(), state, true);

@@ -108,6 +108,17 @@ final class StateBuffers {
         }
     }
 
+    /**
+     * Refuses {@code segment} (named {@code name}; null is skipped) where it shares a byte with the
+     * caller's memory: a step would write parameters or updates and state into the same bytes. Owned
+     * memory overlaps nothing the caller has.
+     */
+    void checkDisjoint(String name, MemorySegment segment) {
+        if (callers != null && segment != null && callers.byteSize() > 0) {
+            Segments.checkDisjoint(name, segment, "state", callers);
+        }
+    }
+
     /** Whether the memory is the caller's. */
     boolean callerOwned() {
         return callers != null;

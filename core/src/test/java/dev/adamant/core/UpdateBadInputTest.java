@@ -89,6 +89,42 @@ class UpdateBadInputTest {
 
     // ---- caller-owned state ----
 
+    /**
+     * Parameters, gradients or an update that share bytes with the caller's state: a step would
+     * write parameters and moments into the same floats. Refused at each step, naming both.
+     */
+    @Test
+    void buffersOverlappingTheCallersStateAreRefused() {
+        MemorySegment expAvg = state.asSlice(0, N * 4L), expAvgSq = state.asSlice(N * 4L, N * 4L);
+        MemorySegment straddling = state.asSlice((N / 2) * 4L, N * 4L);
+        refusedUnchanged(IllegalArgumentException.class, "params and state", () -> opt.step(expAvg, grads));
+        refusedUnchanged(IllegalArgumentException.class, "grads and state", () -> opt.step(params, straddling));
+        refusedUnchanged(IllegalArgumentException.class, "params and state",
+                () -> opt.step(expAvgSq, grads, StepOptions.next()));
+        refusedUnchanged(IllegalArgumentException.class, "params and state", () -> opt.step(expAvg, grads, 2));
+        refusedUnchanged(IllegalArgumentException.class, "update and state",
+                () -> opt.update(params, grads, expAvgSq, StepOptions.next()));
+        refusedUnchanged(IllegalArgumentException.class, "grads and state",
+                () -> opt.update(params, expAvg, expAvg, StepOptions.next()));
+        try (Optimizer.Step step = opt.beginStep()) {
+            refusedUnchanged(IllegalArgumentException.class, "params and state", () -> step.apply(straddling, grads, 0));
+            step.cancel();
+        }
+        List<ParamGroup> groups = List.of(ParamGroup.of(AdamConfig.adam(), N, 5));
+        MemorySegment multiState = arena.allocate(Optimizers.multiTensorStateFloats(groups) * Float.BYTES, 64);
+        try (MultiTensorOptimizer m = Optimizers.multiTensor(groups, multiState)) {
+            MemorySegment p1 = floats(arena, 5, 1), g1 = floats(arena, 5, 2);
+            MemorySegment inState = multiState.asSlice(4L * 60, N * 4L);
+            Snapshot before = Snapshot.of(m, p1, g1, multiState);
+            assertRefused(IllegalArgumentException.class, "params[0] and state",
+                    () -> m.step(List.of(inState, p1), List.of(grads, g1)));
+            assertRefused(IllegalArgumentException.class, "updates[1] and state",
+                    () -> m.update(List.of(params, p1), List.of(grads, g1), List.of(update,
+                            multiState.asSlice(0, 20)), StepOptions.next()));
+            before.assertUnchanged("multi-tensor", m, p1, g1, multiState);
+        }
+    }
+
     @Test
     void stateThatCannotBeTheOptimizersIsRefusedAndLeftAlone() {
         long floats = ADAMW.stateFloats(N);
