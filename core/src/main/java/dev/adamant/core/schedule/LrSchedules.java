@@ -213,8 +213,8 @@ public final class LrSchedules {
      * Defined for steps 0 to totalSteps, as PyTorch is (it raises past that; so does this schedule).
      *
      * @param maxLr finite, {@code >= 0}
-     * @param totalSteps {@code >= 2}
-     * @param pctStart in [0, 1], and every phase at least one step long
+     * @param totalSteps {@code >= 1}
+     * @param pctStart in [0, 1], with every phase at least one step long and the phases in order
      * @param divFactor, finalDivFactor finite, {@code > 0}
      */
     public static LrSchedule oneCycleLR(double maxLr, long totalSteps, double pctStart, Anneal anneal,
@@ -242,7 +242,7 @@ public final class LrSchedules {
         double start = 0;
         for (double end : ends) {
             if (!(end > start)) {
-                throw new IllegalArgumentException("pctStart: expected every phase to be at least one step long"
+                throw new IllegalArgumentException("pctStart: expected every phase to be at least one step long, in order"
                         + " (pctStart * totalSteps >= 2 and the last phase non-empty), got pctStart " + pctStart
                         + " with totalSteps " + totalSteps);
             }
