@@ -12,9 +12,11 @@ import java.util.TreeMap;
  * <p>Each factory names the original and its defaults; overloads fill in the defaults. Where PyTorch
  * computes a schedule recursively (each step multiplies or adjusts the lr of the step before: StepLR,
  * MultiStepLR, ExponentialLR, CosineAnnealingLR, LinearLR, PolynomialLR), the same recursion is
- * iterated in the same order of operations, so the values agree with PyTorch's to a few ulps rather
- * than drifting from a closed form; those schedules memoize one value every 256 steps (8 bytes) and a
- * call costs at most 255 recursion steps after the first call that reaches that far. The transformers
+ * iterated in the same order of operations, so the values follow PyTorch's (bit for bit on the 60-step
+ * fixture this is tested against) rather than drifting from them as a closed form does (by 4e-14
+ * relative within 60 steps for CosineAnnealingLR, a few ulps for the others, growing with the step);
+ * those schedules memoize one value every 256 steps (8 bytes) and a call costs at most 255 recursion
+ * steps after the first call that reaches that far. The transformers
  * schedules ({@code LambdaLR}) and OneCycleLR and CosineAnnealingWarmRestarts are closed forms, a few
  * operations a call.
  *
@@ -131,7 +133,8 @@ public final class LrSchedules {
      * again, as PyTorch's does). Computed with PyTorch's recursion,
      * {@code lr_k = (1 + cos(pi k / T)) / (1 + cos(pi (k-1) / T)) * (lr_{k-1} - etaMin) + etaMin}, and
      * {@code lr_k = lr_{k-1} + (baseLr - etaMin) * (1 - cos(pi / T)) / 2} where
-     * {@code (k - 1 - T) mod 2T == 0}; near tMax it differs from the closed form by far more than rounding.
+     * {@code (k - 1 - T) mod 2T == 0}; the closed form is 4e-14 relative away from it within 60 steps
+     * (tMax 40), and further as the step grows.
      *
      * @param tMax {@code >= 1}
      * @param etaMin finite, {@code >= 0}
