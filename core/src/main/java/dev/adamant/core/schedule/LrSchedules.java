@@ -218,7 +218,8 @@ public final class LrSchedules {
      * @param maxLr finite, {@code >= 0}
      * @param totalSteps {@code >= 1}
      * @param pctStart in [0, 1], with every phase at least one step long and the phases in order
-     * @param divFactor, finalDivFactor finite, {@code > 0}
+     * @param divFactor finite, {@code > 0}
+     * @param finalDivFactor finite, {@code > 0}
      */
     public static LrSchedule oneCycleLR(double maxLr, long totalSteps, double pctStart, Anneal anneal,
                                         double divFactor, double finalDivFactor, boolean threePhase) {
@@ -484,7 +485,8 @@ public final class LrSchedules {
      * {@code 1 - p}, {@code (1 + cos(pi * numCycles * 2 * p)) / 2} or {@code 1 - sqrt(p)}; each mapped to
      * {@code max(0, factor * (1 - minLrRatio) + minLrRatio)}.
      *
-     * @param warmup, decay {@code >= 0}
+     * @param warmup {@code >= 0}
+     * @param decay {@code >= 0}
      * @param total {@code >= warmup + decay}
      * @param minLrRatio in [0, 1]
      * @param numCycles finite, {@code >= 0}
