@@ -10,6 +10,7 @@ module dev.adamant.core {
     requires static jdk.management;
 
     exports dev.adamant.core;
+    exports dev.adamant.core.schedule;
     // The shared check vocabulary (Segments) and allocation helpers of our modules: internal, see its package-info.
     exports dev.adamant.core.memory to dev.adamant.fp16, dev.adamant.zero, dev.adamant.examples;
     // Kernels trust their callers; only our own modules may call them directly (bench: Chunks, to

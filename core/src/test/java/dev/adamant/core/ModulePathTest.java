@@ -28,6 +28,7 @@ class ModulePathTest {
         assertEquals(expected, core.getName());
         assertSame(core, ModulePathTest.class.getModule(), "the tests are not patched into the module");
         assertTrue(core.isExported("dev.adamant.core"), "the facade is exported to everyone");
+        assertTrue(core.isExported("dev.adamant.core.schedule"), "the learning-rate schedules are exported to everyone");
         // The class path (JUnit, QuickTheories, any user there) must not see the internal packages;
         // dev.adamant.core.kernel is left out because surefire opens the packages that hold tests
         // (ChunksTest) to the class path, for JUnit.
