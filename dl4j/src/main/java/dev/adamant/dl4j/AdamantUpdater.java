@@ -269,7 +269,12 @@ public final class AdamantUpdater implements IUpdater {
     OptimizerConfig toConfig(double lr) {
         return switch (kind) {
             case ADAM -> AdamConfig.adam().withLr(lr).withBetas(beta1, beta2).withEps(epsilon);
-            case SGD -> SgdConfig.sgd(lr).withMomentum(momentum).withNesterov(nesterov);
+            case SGD -> {
+                if (nesterov && !(momentum > 0)) {
+                    throw new IllegalArgumentException("nesterov: needs a momentum > 0, got momentum " + momentum);
+                }
+                yield SgdConfig.sgd(lr).withMomentum(momentum).withNesterov(nesterov);
+            }
             case RMSPROP -> RmsPropConfig.rmsProp().withLr(lr).withAlpha(rmsDecay).withEps(epsilon)
                     .withMomentum(momentum).withCentered(centered);
         };

@@ -1,6 +1,7 @@
 package dev.adamant.dl4j;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -34,10 +35,10 @@ class Dl4jBadInputTest {
         INDArray halves = Nd4j.rand(DataType.HALF, 1, 12);
         refused("gradient", () -> u.applyUpdater(halves, 0, 0));
 
-        INDArray fOrder = Nd4j.rand(DataType.FLOAT, new long[] {3, 4}, 'f');
-        float[] fBefore = fOrder.toFloatVector();
+        INDArray fOrder = Nd4j.rand(DataType.FLOAT, 'f', 3, 4);
+        INDArray fBefore = fOrder.dup('f');
         refused("gradient", () -> u.applyUpdater(fOrder, 0, 0));
-        assertArrayEquals(fBefore, fOrder.toFloatVector());
+        assertEquals(fBefore, fOrder);
 
         INDArray strided = Nd4j.rand(DataType.FLOAT, 1, 24).get(org.nd4j.linalg.indexing.NDArrayIndex.point(0),
                 org.nd4j.linalg.indexing.NDArrayIndex.interval(0, 2, 24));

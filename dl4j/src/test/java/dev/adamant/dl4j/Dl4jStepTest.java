@@ -27,6 +27,11 @@ class Dl4jStepTest {
         return Nd4j.randn(DataType.FLOAT, 1, n).muli(0.01);
     }
 
+    /** The largest difference as a fraction of the largest magnitude of {@code a}. */
+    static double relative(INDArray a, INDArray b) {
+        return a.sub(b).amaxNumber().doubleValue() / a.amaxNumber().doubleValue();
+    }
+
     @Test
     void segmentOfAViewStartsAtTheViewsOffset() {
         INDArray whole = Nd4j.linspace(1, 40, 40, DataType.FLOAT).reshape(1, 40);
@@ -51,9 +56,10 @@ class Dl4jStepTest {
             INDArray g2 = g1.dup();
             dl4j.applyUpdater(g1, it, 0);
             ours.applyUpdater(g2, it, 0);
-            // DL4J computes the step's scalars in float; ours in double: relative differences of a few ulps.
-            double rel = g1.sub(g2).div(g1).amaxNumber().doubleValue();
-            assertTrue(rel < 2e-6, "iteration " + it + ": relative difference " + rel);
+            // DL4J computes the step's scalars in float, ours in double: 1 - 0.999f^t in float keeps few
+            // digits for small t (an error of about 6e-8 / 0.002 = 3e-5 at t = 2), later ones a few ulps.
+            double rel = relative(g1, g2);
+            assertTrue(rel < (it < 5 ? 1e-4 : 1e-5), "iteration " + it + ": difference " + rel + " of the largest update");
         }
         // the same state layout as DL4J's Adam: M then V
         assertTrue(maxDifference(dl4jState, ourState) < 1e-9);
@@ -94,8 +100,8 @@ class Dl4jStepTest {
             INDArray g2 = g.dup();
             divided.applyUpdater(g1, it, 0);
             scaled.applyUpdater(g2, it, 0);
-            double rel = g1.sub(g2).div(g1).amaxNumber().doubleValue();
-            assertTrue(rel < 1e-5, "iteration " + it + ": relative difference " + rel);
+            double rel = relative(g1, g2);
+            assertTrue(rel < 2e-6, "iteration " + it + ": difference " + rel + " of the largest update");
         }
     }
 
