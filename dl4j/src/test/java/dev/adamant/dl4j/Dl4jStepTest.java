@@ -62,7 +62,7 @@ class Dl4jStepTest {
             assertTrue(rel < (it < 5 ? 1e-4 : 1e-5), "iteration " + it + ": difference " + rel + " of the largest update");
         }
         // the same state layout as DL4J's Adam: M then V
-        assertTrue(maxDifference(dl4jState, ourState) < 1e-9);
+        assertTrue(relative(dl4jState, ourState) < 1e-6, "states differ by " + relative(dl4jState, ourState));
         Map<String, INDArray> state = ours.getState();
         assertEquals(List.of("M", "V"), List.copyOf(state.keySet()));
         assertEquals(ourState.getFloat(0, 3), state.get("M").getFloat(3));
