@@ -5,7 +5,6 @@ import java.util.Arrays;
 import java.util.List;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
-import org.deeplearning4j.nn.gradient.DefaultGradient;
 import org.deeplearning4j.nn.gradient.Gradient;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
@@ -32,6 +31,9 @@ import org.nd4j.linalg.lossfunctions.LossFunctions;
  *   <li><b>path</b>: DL4J's whole update path: {@code net.getUpdater().update(...)} (the minibatch
  *       division, the updater blocks and their updaters) plus {@code params.subi(update)}, as
  *       {@code fit} runs it, on a one-layer network of n parameters with each updater.
+ *   <li><b>path/s</b>: the same DL4J path against Adamant wired as the module README suggests:
+ *       {@code .miniBatch(false)} and {@code withGradientScale(1.0 / 32)}, so the division by the
+ *       minibatch is done in Adamant's pass instead of a pass of DL4J's own.
  * </ul>
  *
  * Each step's gradient is refilled from a fixed random source before the step, outside the timing.
@@ -41,6 +43,7 @@ public final class Dl4jUpdaterBenchmark {
     static final int WARMUP = 3;
     static final int REPS = 5;
     static final int BLOCKS = 5;
+    static final int BATCH = 32;
 
     private Dl4jUpdaterBenchmark() {}
 
@@ -68,7 +71,9 @@ public final class Dl4jUpdaterBenchmark {
                         .withEpsPlacement(AdamantUpdater.EpsPlacement.DL4J).withThreads(threads);
                 INDArray source = Nd4j.rand(DataType.FLOAT, 1, n).subi(0.5).muli(0.02);
                 compare(n, threads, "op", opStep(new Adam(1e-3), source), opStep(adamant, source));
-                compare(n, threads, "path", pathStep(new Adam(1e-3), source), pathStep(adamant, source));
+                compare(n, threads, "path", pathStep(new Adam(1e-3), source, true), pathStep(adamant, source, true));
+                compare(n, threads, "path/s", pathStep(new Adam(1e-3), source, true),
+                        pathStep(adamant.withGradientScale(1.0 / BATCH), source, false));
                 System.gc();
             }
         }
@@ -128,35 +133,34 @@ public final class Dl4jUpdaterBenchmark {
     }
 
     /**
-     * DL4J's update path on a one-layer network of n parameters (an output layer of nIn x nOut
-     * weights and nOut biases): {@code net.getUpdater().update(...)} with a minibatch of 32, then
+     * DL4J's update path on a one-layer network of about n parameters (an output layer of nIn x 1000
+     * weights and 1000 biases): {@code net.getUpdater().update(...)} with a minibatch of 32, then
      * {@code params.subi(gradient)}, as {@code fit} does after the backward pass.
      */
-    static Step pathStep(IUpdater config, INDArray source) {
+    static Step pathStep(IUpdater config, INDArray source, boolean miniBatch) {
         long n = source.length();
         int nOut = 1000;
         int nIn = (int) ((n - nOut) / nOut);
         MultiLayerNetwork net = new MultiLayerNetwork(new NeuralNetConfiguration.Builder()
-                .seed(1).dataType(DataType.FLOAT).updater(config).list()
+                .seed(1).dataType(DataType.FLOAT).updater(config).miniBatch(miniBatch).list()
                 .layer(new OutputLayer.Builder(LossFunctions.LossFunction.MSE).nIn(nIn).nOut(nOut)
                         .activation(Activation.IDENTITY).build())
                 .build());
         net.init();
+        // one backward pass on one row makes DL4J's Gradient over its flattened gradient view
+        net.setInput(Nd4j.rand(DataType.FLOAT, 1, nIn));
+        net.setLabels(Nd4j.rand(DataType.FLOAT, 1, nOut));
+        net.computeGradientAndScore();
+        Gradient gradient = net.gradient();
         INDArray flat = net.getFlattenedGradients();
         long used = flat.length();
         INDArray src = source.get(org.nd4j.linalg.indexing.NDArrayIndex.point(0),
                 org.nd4j.linalg.indexing.NDArrayIndex.interval(0, used)).reshape(flat.shape());
-        Gradient gradient = new DefaultGradient(flat);
-        gradient.setGradientFor("0_W", net.getLayer(0).getGradientsViewArray()
-                .get(org.nd4j.linalg.indexing.NDArrayIndex.point(0),
-                        org.nd4j.linalg.indexing.NDArrayIndex.interval(0, (long) nIn * nOut)).reshape('f', nIn, nOut));
-        gradient.setGradientFor("0_b", net.getLayer(0).getGradientsViewArray()
-                .get(org.nd4j.linalg.indexing.NDArrayIndex.point(0),
-                        org.nd4j.linalg.indexing.NDArrayIndex.interval((long) nIn * nOut, used)).reshape(1, nOut));
         INDArray params = net.params();
+        INDArray update = flat.reshape(params.shape());
         // touch everything once: the updater's state view is made at the first update
         flat.assign(src);
-        net.getUpdater().update(net, gradient, 0, 0, 32, LayerWorkspaceMgr.noWorkspaces());
+        net.getUpdater().update(net, gradient, 0, 0, BATCH, LayerWorkspaceMgr.noWorkspaces());
         return new Step() {
             @Override
             public void prepare() {
@@ -165,8 +169,8 @@ public final class Dl4jUpdaterBenchmark {
 
             @Override
             public void run(int iteration) {
-                net.getUpdater().update(net, gradient, iteration, 0, 32, LayerWorkspaceMgr.noWorkspaces());
-                params.subi(flat);
+                net.getUpdater().update(net, gradient, iteration, 0, BATCH, LayerWorkspaceMgr.noWorkspaces());
+                params.subi(update);
             }
         };
     }
