@@ -25,6 +25,7 @@ public final class Dl4jDemo {
         Dl4jFixtures.train(Dl4jFixtures.irisNetwork(new Adam(0.01), b -> b), iris, 200);
         Dl4jFixtures.train(Dl4jFixtures.irisNetwork(AdamantUpdater.adam(0.01), b -> b), iris, 200);
 
+        System.out.println("nd4j natives: " + Dl4jFixtures.nd4jNatives());
         System.out.println("Iris, 4-16-3, full batch (150 rows), Adam lr 0.01: DL4J's Adam vs AdamantUpdater");
         System.out.printf("%9s %14s %14s %12s%n", "iteration", "DL4J Adam", "Adamant", "difference");
         long dl4jNanos = 0;

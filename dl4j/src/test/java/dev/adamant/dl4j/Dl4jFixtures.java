@@ -125,6 +125,16 @@ final class Dl4jFixtures {
         return losses;
     }
 
+    /** The native library ND4J loaded (JavaCPP's cache path says which classifier's: -avx512 or not). */
+    static String nd4jNatives() {
+        Nd4j.create(1); // loads the backend
+        try {
+            return org.bytedeco.javacpp.Loader.load(Class.forName("org.nd4j.linalg.cpu.nativecpu.bindings.Nd4jCpu"));
+        } catch (ClassNotFoundException e) {
+            return "(not the CPU backend)";
+        }
+    }
+
     static double maxDifference(double[] a, double[] b) {
         double max = 0;
         for (int i = 0; i < a.length; i++) {

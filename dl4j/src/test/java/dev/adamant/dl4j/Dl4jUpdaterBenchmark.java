@@ -62,6 +62,7 @@ public final class Dl4jUpdaterBenchmark {
         System.out.printf("nd4j backend %s, Adamant kernels %s, %d cores%n",
                 Nd4j.getBackend().getClass().getSimpleName(), dev.adamant.core.Optimizers.implementation(),
                 Runtime.getRuntime().availableProcessors());
+        System.out.println("nd4j natives: " + Dl4jFixtures.nd4jNatives());
         System.out.printf("%-10s %7s %8s %12s %12s %8s%n", "params", "threads", "what", "DL4J ms", "Adamant ms", "speed-up");
         for (long n : sizes) {
             for (int threads : threadCounts) {
