@@ -15,6 +15,7 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.GradientUpdater;
 import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.learning.config.IUpdater;
+import org.nd4j.linalg.learning.config.NoOp;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
 
 /**
@@ -34,6 +35,9 @@ import org.nd4j.linalg.lossfunctions.LossFunctions;
  *   <li><b>path/s</b>: the same DL4J path against Adamant wired as the module README suggests:
  *       {@code .miniBatch(false)} and {@code withGradientScale(1.0 / 32)}, so the division by the
  *       minibatch is done in Adamant's pass instead of a pass of DL4J's own.
+ *   <li><b>noop</b>: the path with DL4J's {@code NoOp} updater, the floor under any updater: with
+ *       {@code miniBatch(true)} (the "DL4J" column: division and subtraction) and {@code false}
+ *       (the "Adamant" column: the subtraction alone).
  * </ul>
  *
  * Each step's gradient is refilled from a fixed random source before the step, outside the timing.
@@ -75,6 +79,8 @@ public final class Dl4jUpdaterBenchmark {
                 compare(n, threads, "path", pathStep(new Adam(1e-3), source, true), pathStep(adamant, source, true));
                 compare(n, threads, "path/s", pathStep(new Adam(1e-3), source, true),
                         pathStep(adamant.withGradientScale(1.0 / BATCH), source, false));
+                // what the path costs with no updater at all: with DL4J's division / without it
+                compare(n, threads, "noop", pathStep(new NoOp(), source, true), pathStep(new NoOp(), source, false));
                 System.gc();
             }
         }
