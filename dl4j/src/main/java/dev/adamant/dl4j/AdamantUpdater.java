@@ -139,7 +139,7 @@ public final class AdamantUpdater implements IUpdater {
     }
 
     private AdamantUpdater(Kind kind, double lr) {
-        this(kind, lr, null, 0.9, 0.999, kind == Kind.RMSPROP ? 1e-8 : 1e-8, 0, false, 0.95, false,
+        this(kind, lr, null, 0.9, 0.999, 1e-8, 0, false, 0.95, false,
                 EpsPlacement.PYTORCH, 1, 1);
     }
 
