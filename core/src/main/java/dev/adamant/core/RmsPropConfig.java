@@ -1,5 +1,6 @@
 package dev.adamant.core;
 
+import dev.adamant.core.internal.Check;
 import java.util.Objects;
 
 /**

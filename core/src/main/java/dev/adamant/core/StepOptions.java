@@ -1,5 +1,7 @@
 package dev.adamant.core;
 
+import dev.adamant.core.internal.Check;
+
 /**
  * What a framework's training loop decides for one step and an optimizer cannot know: the step's
  * number, and a factor the gradients are multiplied by as they are read. Immutable; for

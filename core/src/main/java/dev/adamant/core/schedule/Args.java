@@ -1,6 +1,8 @@
 package dev.adamant.core.schedule;
 
-/** Argument checks of the schedules: each names the argument and says what it expected. */
+import dev.adamant.core.internal.Check;
+
+/** Argument checks of the schedules (core's {@link Check} and the schedules' own): each names the argument. */
 final class Args {
     private Args() {}
 
@@ -14,26 +16,17 @@ final class Args {
 
     /** Finite and {@code >= 0}. */
     static double nonNegative(String name, double value) {
-        if (!(value >= 0 && value < Double.POSITIVE_INFINITY)) {
-            throw new IllegalArgumentException(name + ": expected a finite value >= 0, got " + value);
-        }
-        return value;
+        return Check.nonNegative(name, value);
     }
 
     /** Finite and {@code > 0}. */
     static double positive(String name, double value) {
-        if (!(value > 0 && value < Double.POSITIVE_INFINITY)) {
-            throw new IllegalArgumentException(name + ": expected a finite value > 0, got " + value);
-        }
-        return value;
+        return Check.positive(name, value);
     }
 
     /** {@code lo <= value <= hi}. */
     static double closed(String name, double value, double lo, double hi) {
-        if (!(value >= lo && value <= hi)) {
-            throw new IllegalArgumentException(name + ": expected a value in [" + lo + ", " + hi + "], got " + value);
-        }
-        return value;
+        return Check.closed(name, value, lo, hi);
     }
 
     /** {@code >= min}. */
@@ -44,9 +37,10 @@ final class Args {
         return value;
     }
 
+    /** Not null: the JDK's {@link NullPointerException}, naming the argument. */
     static <T> T notNull(String name, T value) {
         if (value == null) {
-            throw new IllegalArgumentException(name + ": expected a value, got null");
+            throw new NullPointerException(name + ": expected a value, got null");
         }
         return value;
     }

@@ -21,7 +21,8 @@ import java.util.TreeMap;
  * operations a call.
  *
  * <p>Bad input: every factory checks every argument and throws {@link IllegalArgumentException} naming
- * it and what it expected; the schedules throw it for a negative step.
+ * it and what it expected ({@link NullPointerException} for nulls); the schedules throw it for a
+ * negative step.
  */
 public final class LrSchedules {
     private LrSchedules() {}
@@ -324,7 +325,7 @@ public final class LrSchedules {
             throw new IllegalArgumentException("schedules: expected at least one schedule, got none");
         }
         if (schedules.stream().anyMatch(s -> s == null)) {
-            throw new IllegalArgumentException("schedules: expected no null schedule, got " + schedules);
+            throw new NullPointerException("schedules: expected no null schedule, got " + schedules);
         }
         if (milestones.length != schedules.size() - 1) {
             throw new IllegalArgumentException("milestones: expected " + (schedules.size() - 1)

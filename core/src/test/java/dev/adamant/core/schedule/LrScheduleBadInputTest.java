@@ -16,6 +16,13 @@ class LrScheduleBadInputTest {
     private static final double NAN = Double.NaN;
     private static final double INF = Double.POSITIVE_INFINITY;
 
+    /** Nulls: the JDK's {@link NullPointerException}, its message naming the argument. */
+    private static void refusesNull(String argument, Executable call) {
+        NullPointerException e = assertThrows(NullPointerException.class, call, argument);
+        assertTrue(e.getMessage().startsWith(argument + ": expected "),
+                () -> "expected a message naming " + argument + ", got: " + e.getMessage());
+    }
+
     private static void refuses(String argument, Executable call) {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, call, argument);
         assertTrue(e.getMessage().startsWith(argument + ": expected "),
@@ -54,7 +61,7 @@ class LrScheduleBadInputTest {
             refuses("divFactor", () -> LrSchedules.oneCycleLR(0.05, 60, 0.3, Anneal.COS, bad, 1e4, false));
             refuses("finalDivFactor", () -> LrSchedules.oneCycleLR(0.05, 60, 0.3, Anneal.COS, 25, bad, false));
         }
-        refuses("milestones", () -> LrSchedules.multiStepLR(0.01, null, 0.5));
+        refusesNull("milestones", () -> LrSchedules.multiStepLR(0.01, null, 0.5));
         refuses("milestones", () -> LrSchedules.multiStepLR(0.01, new long[] {5, -1}, 0.5));
         refuses("tMax", () -> LrSchedules.cosineAnnealingLR(0.01, 0, 0));
         for (double bad : new double[] {-1e-4, NAN, INF}) {
@@ -71,7 +78,7 @@ class LrScheduleBadInputTest {
         refuses("totalIters", () -> LrSchedules.linearLR(0.01, 0.1, 1, 0));
         refuses("totalIters", () -> LrSchedules.polynomialLR(0.01, 0, 1));
         refuses("totalSteps", () -> LrSchedules.oneCycleLR(0.05, 0));
-        refuses("anneal", () -> LrSchedules.oneCycleLR(0.05, 60, 0.3, null, 25, 1e4, false));
+        refusesNull("anneal", () -> LrSchedules.oneCycleLR(0.05, 60, 0.3, null, 25, 1e4, false));
         // A phase of no steps would divide by zero in PyTorch; phases out of order make no schedule.
         refuses("pctStart", () -> LrSchedules.oneCycleLR(0.05, 60, 0.0, Anneal.COS, 25, 1e4, false));
         refuses("pctStart", () -> LrSchedules.oneCycleLR(0.05, 60, 1.0, Anneal.LINEAR, 25, 1e4, false));
@@ -80,10 +87,10 @@ class LrScheduleBadInputTest {
         refuses("t0", () -> LrSchedules.cosineAnnealingWarmRestarts(0.01, 0, 1, 0));
         refuses("tMult", () -> LrSchedules.cosineAnnealingWarmRestarts(0.01, 10, 0, 0));
         LrSchedule one = LrSchedules.constant(0.01);
-        refuses("schedules", () -> LrSchedules.sequentialLR(null, new long[0]));
+        refusesNull("schedules", () -> LrSchedules.sequentialLR(null, new long[0]));
         refuses("schedules", () -> LrSchedules.sequentialLR(List.of(), new long[0]));
-        refuses("schedules", () -> LrSchedules.sequentialLR(Arrays.asList(one, null), new long[] {3}));
-        refuses("milestones", () -> LrSchedules.sequentialLR(List.of(one, one), null));
+        refusesNull("schedules", () -> LrSchedules.sequentialLR(Arrays.asList(one, null), new long[] {3}));
+        refusesNull("milestones", () -> LrSchedules.sequentialLR(List.of(one, one), null));
         refuses("milestones", () -> LrSchedules.sequentialLR(List.of(one, one), new long[0]));
         refuses("milestones", () -> LrSchedules.sequentialLR(List.of(one, one), new long[] {0}));
         refuses("milestones", () -> LrSchedules.sequentialLR(List.of(one, one, one), new long[] {5, 5}));
@@ -112,8 +119,8 @@ class LrScheduleBadInputTest {
         refuses("warmup", () -> LrSchedules.wsd(0.01, -1, 12, 60));
         refuses("decay", () -> LrSchedules.wsd(0.01, 6, -1, 60));
         refuses("total", () -> LrSchedules.wsd(0.01, 6, 12, 17));
-        refuses("warmupType", () -> LrSchedules.wsd(0.01, 6, 12, 60, null, WsdShape.COSINE, 0, 0.5));
-        refuses("decayType", () -> LrSchedules.wsd(0.01, 6, 12, 60, WsdShape.LINEAR, null, 0, 0.5));
+        refusesNull("warmupType", () -> LrSchedules.wsd(0.01, 6, 12, 60, null, WsdShape.COSINE, 0, 0.5));
+        refusesNull("decayType", () -> LrSchedules.wsd(0.01, 6, 12, 60, WsdShape.LINEAR, null, 0, 0.5));
     }
 
     @Test

@@ -1,11 +1,14 @@
-package dev.adamant.core;
+package dev.adamant.core.internal;
 
-/** Hyper-parameter checks: each names the parameter and the range it expected. */
-final class Check {
+/**
+ * Hyper-parameter checks of core's packages (the configs, {@code StepOptions}, the schedules): each
+ * names the parameter and the range it expected. Not exported.
+ */
+public final class Check {
     private Check() {}
 
     /** {@code lo <= value < hi}, finite. */
-    static double halfOpen(String name, double value, double lo, double hi) {
+    public static double halfOpen(String name, double value, double lo, double hi) {
         if (!(value >= lo && value < hi)) {
             throw new IllegalArgumentException(name + ": expected a value in [" + lo + ", " + hi + "), got " + value);
         }
@@ -13,7 +16,7 @@ final class Check {
     }
 
     /** {@code lo <= value <= hi}, finite. */
-    static double closed(String name, double value, double lo, double hi) {
+    public static double closed(String name, double value, double lo, double hi) {
         if (!(value >= lo && value <= hi)) {
             throw new IllegalArgumentException(name + ": expected a value in [" + lo + ", " + hi + "], got " + value);
         }
@@ -21,7 +24,7 @@ final class Check {
     }
 
     /** Finite and {@code >= 0}. */
-    static double nonNegative(String name, double value) {
+    public static double nonNegative(String name, double value) {
         if (!(value >= 0 && value < Double.POSITIVE_INFINITY)) {
             throw new IllegalArgumentException(name + ": expected a finite value >= 0, got " + value);
         }
@@ -29,7 +32,7 @@ final class Check {
     }
 
     /** Finite and {@code > 0}. */
-    static double positive(String name, double value) {
+    public static double positive(String name, double value) {
         if (!(value > 0 && value < Double.POSITIVE_INFINITY)) {
             throw new IllegalArgumentException(name + ": expected a finite value > 0, got " + value);
         }
