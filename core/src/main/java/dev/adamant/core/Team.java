@@ -253,9 +253,13 @@ public final class Team implements AutoCloseable {
             return;
         }
         int members = members(n, minShare);
-        if (members == 1 || !inUse.compareAndSet(false, true)) {
-            // Alone, or the team is busy (another thread's region, or this call is inside a share):
-            // every share on this thread, in the same split.
+        if (members == 1) {
+            body.run(0, n);   // one share, the whole range: no job to allocate (every step below 2 shares)
+            return;
+        }
+        if (!inUse.compareAndSet(false, true)) {
+            // The team is busy (another thread's region, or this call is inside a share): every share
+            // on this thread, in the same split.
             Job local = new Job(0, n, unit, members, body, null, false);
             for (int i = 0; i < members; i++) {
                 local.runShare(i);
