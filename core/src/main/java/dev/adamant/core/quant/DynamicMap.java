@@ -192,6 +192,7 @@ public final class DynamicMap {
         return bits ^ ((bits >> 31) & 0x7FFFFFFF);
     }
 
+    /** The float at {@link #ordinal} {@code ordinal}. */
     static float fromOrdinal(int ordinal) {
         return Float.intBitsToFloat(ordinal ^ ((ordinal >> 31) & 0x7FFFFFFF));
     }
