@@ -22,8 +22,9 @@ import jdk.incubator.vector.VectorSpecies;
  * The vector {@link Blockwise8}: per block, a max-of-|x| reduction, then per vector of floats one
  * division, the bucket key from the bits, two gathers (bucket, threshold), a compare, the NaN blend,
  * and a narrowing to bytes. The lanes do {@link ScalarBlockwise8}'s operations in its order; the
- * tails go to it. Bound by the two gathers a vector (about 2 cycles an element at 512 bits, not yet
- * measured), not by the 256-code search. Loaded only on the Panama path.
+ * tails go to it. The search costs two gathers and a dozen lane operations a vector, whatever the
+ * code (no 256-code scan), so a block's work is bounded by those gathers and, at DRAM sizes, by memory
+ * (4 bytes read and 1 written an element); no JMH numbers yet. Loaded only on the Panama path.
  */
 public final class PanamaBlockwise8 implements Blockwise8 {
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
