@@ -18,8 +18,9 @@ import java.lang.foreign.MemorySegment;
  *   <li>A NaN in a block: its {@code absmax} is NaN (written as the canonical {@code Float.NaN}), every
  *       scaled value is NaN, every code is 0; dequantized, the whole block reads NaN.</li>
  *   <li>An infinity (no NaN) in a block: {@code absmax} is +infinity; finite values scale to ±0 (the
- *       zero code), the infinities to NaN (code 0); dequantized: infinities with code 0's sign (or NaN
- *       where code 0 is 0, the unsigned map) and NaN for the zero code.</li>
+ *       zero code), the infinities to inf/inf = NaN (code 0). Dequantized ({@code code * infinity}):
+ *       with the signed map the infinities read -infinity (code 0 is negative, whatever their sign)
+ *       and everything else NaN (0 x infinity); with the unsigned map (code 0 is 0) all NaN.</li>
  *   <li>Subnormals are ordinary floats: divided by a subnormal or normal absmax like any value; a
  *       block whose largest magnitude is subnormal keeps it as absmax.</li>
  * </ul>

@@ -195,6 +195,11 @@ class BlockwiseQuantizeTest {
         for (int i = 0; i < 256; i++) {
             assertEquals(i == 10 || i == 11 ? 0 : zero, qi.codes[i] & 0xFF, "element " + i);
         }
+        float[] backInf = dequantize(kernels, map, qi, 0);
+        for (int i = 0; i < 256; i++) {
+            float expected = signed && (i == 10 || i == 11) ? Float.NEGATIVE_INFINITY : Float.NaN;
+            assertEquals(expected, backInf[i], "dequantized element " + i + " of the infinite block");
+        }
         // a block of subnormals keeps its subnormal absmax
         float[] s = new float[256];
         for (int i = 0; i < 256; i++) {
