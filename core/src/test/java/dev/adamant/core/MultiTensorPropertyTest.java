@@ -200,6 +200,8 @@ class MultiTensorPropertyTest {
             case AdamConfig a -> Optimizers.adam(a, n);
             case SgdConfig s -> Optimizers.sgd(s, n);
             case RmsPropConfig r -> Optimizers.rmsProp(r, n);
+            case AdagradConfig a -> Optimizers.adagrad(a, n);
+            case LionConfig l -> Optimizers.lion(l, n);
         };
     }
 

@@ -222,6 +222,8 @@ class StepOptionsPropertyTest {
             }
             case RmsPropConfig m -> ((RmsPropConfig) other).withCentered(m.centered())
                     .withMomentum(m.momentum() == 0 ? 0 : Math.max(((RmsPropConfig) other).momentum(), 0.1));
+            case AdagradConfig a -> other;   // always sum
+            case LionConfig l -> other;      // always exp_avg
         };
     }
 }
