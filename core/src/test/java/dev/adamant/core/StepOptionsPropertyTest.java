@@ -137,7 +137,7 @@ class StepOptionsPropertyTest {
     void multiTensorWithOptionsIsEachTensorAlone() {
         qt().withExamples(60).forAll(Generate.range(1, 4), seeds()).checkAssert((groupCount, seed) -> {
             SplittableRandom r = new SplittableRandom(seed);
-            int kind = r.nextInt(4);
+            int kind = r.nextInt(6);
             List<ParamGroup> groups = new ArrayList<>();
             List<OptimizerConfig> configOf = new ArrayList<>();
             List<Integer> sizes = new ArrayList<>();
