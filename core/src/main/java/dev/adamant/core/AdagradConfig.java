@@ -13,7 +13,8 @@ import java.util.Objects;
  *
  * <p>State: one buffer, {@code sum} (4 bytes a parameter). An optimizer that owns its state fills
  * it with {@code initialAccumulatorValue} when it is made; caller-owned state is used as it is, so
- * the caller fills it (with {@code initialAccumulatorValue} for a fresh start). Step {@code t}'s
+ * the caller fills it (with {@code initialAccumulatorValue} for a fresh start); a config set later
+ * ({@code setConfig}) with another value leaves the sum as it is. Step {@code t}'s
  * learning rate is {@code lr / (1 + (t - 1) * lrDecay)}.
  */
 public final class AdagradConfig implements OptimizerConfig {
