@@ -69,6 +69,16 @@ final class FlatMultiTensorOptimizer implements MultiTensorOptimizer {
         this.state = callerOwned ? new StateBuffers(callers, stateSize, names)
                 : new StateBuffers("groups: " + tensors + " tensors (" + total + " parameters, " + stateSize
                         + " floats with padding)", stateSize, names);
+        if (!callerOwned) {
+            for (int t = 0; t < tensors; t++) {   // Adagrad's sum starts at each group's initial_accumulator_value
+                for (String name : names) {
+                    float initial = StepRules.initialValue(configs[groupOf[t]], name);
+                    if (initial != 0f) {
+                        state.fill(name, offsets[t], sizes[t], initial);
+                    }
+                }
+            }
+        }
     }
 
     /** The state buffers that some group of {@code groups} keeps, in PyTorch's order. */

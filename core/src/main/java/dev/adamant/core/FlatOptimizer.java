@@ -36,7 +36,8 @@ final class FlatOptimizer implements Optimizer {
 
     /**
      * An optimizer of {@code n} parameters under {@code config} (checked by the caller) on
-     * {@code kernels}: over its own zeroed state if {@code callersState} is null, else over the
+     * {@code kernels}: over its own state if {@code callersState} is null (zeroed, but Adagrad's
+     * {@code sum} at its initial accumulator value), else over the
      * caller's (see {@link Optimizers#create(OptimizerConfig, long, MemorySegment)}).
      */
     FlatOptimizer(OptimizerConfig config, long n, KernelProvider kernels, MemorySegment callersState,
@@ -49,6 +50,14 @@ final class FlatOptimizer implements Optimizer {
         List<String> names = StepRules.stateNames(config);
         this.state = callerOwned ? new StateBuffers(callersState, n, names)
                 : new StateBuffers("n: " + n + " parameters", n, names);
+        if (!callerOwned) {
+            for (String name : names) {   // Adagrad's sum starts at initial_accumulator_value
+                float initial = StepRules.initialValue(config, name);
+                if (initial != 0f) {
+                    state.fill(name, 0, n, initial);
+                }
+            }
+        }
     }
 
     @Override public long size() { return size; }

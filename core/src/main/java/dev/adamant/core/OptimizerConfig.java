@@ -6,16 +6,16 @@ import java.lang.foreign.MemorySegment;
 import java.util.List;
 
 /**
- * The hyper-parameters of one optimizer kind: {@link AdamConfig} (Adam and AdamW), {@link SgdConfig}
- * or {@link RmsPropConfig}. Immutable; each {@code with…} method checks its argument and names it.
- * What the three share is here, so that a {@link ParamGroup} can hold any of them and
+ * The hyper-parameters of one optimizer kind: {@link AdamConfig} (Adam and AdamW), {@link SgdConfig},
+ * {@link RmsPropConfig}, {@link AdagradConfig} or {@link LionConfig}. Immutable; each {@code with…}
+ * method checks its argument and names it. What they share is here, so that a {@link ParamGroup} can hold any of them and
  * {@link MultiTensorOptimizer#setLr} can change any group's learning rate.
  */
-public sealed interface OptimizerConfig permits AdamConfig, SgdConfig, RmsPropConfig {
+public sealed interface OptimizerConfig permits AdamConfig, SgdConfig, RmsPropConfig, AdagradConfig, LionConfig {
     /** The learning rate. */
     double lr();
 
-    /** The weight decay (L2 for Adam, SGD and RMSProp; decoupled for AdamW). */
+    /** The weight decay (L2 for Adam, SGD, RMSProp and Adagrad; decoupled for AdamW and Lion). */
     double weightDecay();
 
     /** Whether the objective is maximized (the gradient's sign flipped). */
@@ -44,6 +44,9 @@ public sealed interface OptimizerConfig permits AdamConfig, SgdConfig, RmsPropCo
      *   <li>SGD: {@code momentum_buffer} with momentum, else none.
      *   <li>RMSProp: {@code square_avg}, then {@code momentum_buffer} with momentum, then
      *       {@code grad_avg} if centered.
+     *   <li>Adagrad: {@code sum} (PyTorch's name). An optimizer that owns its state starts it at
+     *       {@code initial_accumulator_value}; in caller-owned state the caller fills it.
+     *   <li>Lion: {@code exp_avg}, the momentum (bitsandbytes' {@code state1}), zero at the start.
      * </ul>
      */
     default List<String> stateNames() {

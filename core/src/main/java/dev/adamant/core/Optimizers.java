@@ -7,8 +7,9 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * Makes optimizers. Each allocates its state off-heap ({@code n} zeroed floats per state buffer,
- * cache-line aligned) and owns it until closed. The kernels are the ones {@link #implementation()}
+ * Makes optimizers. Each allocates its state off-heap ({@code n} floats per state buffer, cache-line
+ * aligned, zeroed but for Adagrad's {@code sum}, which starts at its initial accumulator value) and
+ * owns it until closed. The kernels are the ones {@link #implementation()}
  * names, chosen once per JVM (system property {@code adamant.kernels}: auto, panama, scalar).
  *
  * <p>{@code n <= 0}, {@code n} above {@link dev.adamant.core.memory.Buffers#MAX_FLOATS} (2^61 - 1: the
@@ -35,8 +36,22 @@ public final class Optimizers {
     }
 
     /**
-     * The optimizer {@code config} names (Adam/AdamW, SGD or RMSProp) over {@code n} parameters, with
-     * its own zeroed state, as {@link #adam}, {@link #sgd} or {@link #rmsProp} makes it.
+     * Adagrad over {@code n} parameters: 4 bytes of state a parameter ({@code sum}, started at the
+     * config's initial accumulator value).
+     */
+    public static Optimizer adagrad(AdagradConfig config, long n) {
+        return create(config, n, Kernels.provider(), null, false);
+    }
+
+    /** Lion over {@code n} parameters: 4 bytes of state a parameter ({@code exp_avg}, zeroed). */
+    public static Optimizer lion(LionConfig config, long n) {
+        return create(config, n, Kernels.provider(), null, false);
+    }
+
+    /**
+     * The optimizer {@code config} names (Adam/AdamW, SGD, RMSProp, Adagrad or Lion) over {@code n}
+     * parameters, with its own state (zeroed; Adagrad's {@code sum} at its initial accumulator value),
+     * as {@link #adam}, {@link #sgd}, {@link #rmsProp}, {@link #adagrad} or {@link #lion} makes it.
      */
     public static Optimizer create(OptimizerConfig config, long n) {
         return create(config, n, Kernels.provider(), null, false);
@@ -46,7 +61,8 @@ public final class Optimizers {
      * The optimizer {@code config} names over {@code n} parameters and over {@code state}, state the
      * caller allocated and owns: {@code config.stateFloats(n)} floats (4-byte aligned, writable,
      * native or heap), buffer {@code k} of {@link OptimizerConfig#stateNames()} at floats
-     * {@code [k * n, (k + 1) * n)}. Its floats are used as they are: zero them for a fresh start, or
+     * {@code [k * n, (k + 1) * n)}. Its floats are used as they are: zero them for a fresh start
+     * (Adagrad's {@code sum}: fill it with {@code initialAccumulatorValue}), or
      * leave a saved state there to resume it (with the step number given to each step, or
      * {@link Optimizer#restore} for the count). The optimizer reads and writes them in its steps and
      * nowhere else; {@link Optimizer#state} views them; {@link Optimizer#close()} leaves them alone.
@@ -85,6 +101,16 @@ public final class Optimizers {
         return rmsProp(config, n, Objects.requireNonNull(implementation, "implementation").provider());
     }
 
+    /** Adagrad on the named kernels. */
+    public static Optimizer adagrad(AdagradConfig config, long n, Implementation implementation) {
+        return create(config, n, Objects.requireNonNull(implementation, "implementation").provider(), null, false);
+    }
+
+    /** Lion on the named kernels. */
+    public static Optimizer lion(LionConfig config, long n, Implementation implementation) {
+        return create(config, n, Objects.requireNonNull(implementation, "implementation").provider(), null, false);
+    }
+
     /**
      * One optimizer over the tensors of {@code groups}, each group under its own config (PyTorch's
      * {@code param_groups}); see {@link MultiTensorOptimizer} for the step, the state layout and its
@@ -104,7 +130,8 @@ public final class Optimizers {
      * {@link #multiTensorStateFloats(List)} floats (4-byte aligned, writable), laid out as
      * {@link MultiTensorOptimizer}'s class comment draws (the buffers of {@code stateNames()} one after
      * another, each {@code stateSize()} floats), used as they are, as
-     * {@link #create(OptimizerConfig, long, MemorySegment)} says. A state of no floats (SGD without
+     * {@link #create(OptimizerConfig, long, MemorySegment)} says (Adagrad's {@code sum}: the caller
+     * fills it with the initial accumulator value). A state of no floats (SGD without
      * momentum in every group) may be {@code (MemorySegment) null}.
      */
     public static MultiTensorOptimizer multiTensor(List<ParamGroup> groups, MemorySegment state) {

@@ -4,6 +4,7 @@ import dev.adamant.core.memory.Buffers;
 import dev.adamant.core.memory.Segments;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -72,6 +73,14 @@ final class StateBuffers {
         } catch (RuntimeException e) {
             arena.close();
             throw e;
+        }
+    }
+
+    /** Sets floats {@code [from, from + count)} of buffer {@code name} to {@code value}: a start value other than 0. */
+    void fill(String name, long from, long count, float value) {
+        MemorySegment s = buffers.get(name);
+        for (long i = from, end = from + count; i < end; i++) {
+            s.setAtIndex(ValueLayout.JAVA_FLOAT, i, value);
         }
     }
 

@@ -18,6 +18,8 @@ final class StepRules {
             case AdamConfig a -> AdamRules.stateNames(a);
             case SgdConfig s -> SgdRules.stateNames(s);
             case RmsPropConfig r -> RmsPropRules.stateNames(r);
+            case AdagradConfig a -> AdagradRules.stateNames(a);
+            case LionConfig l -> LionRules.stateNames(l);
         };
     }
 
@@ -27,6 +29,8 @@ final class StepRules {
             case AdamConfig a -> AdamRules.stateNames(a.withAmsgrad(true));
             case SgdConfig s -> SgdRules.stateNames(s.withMomentum(1));
             case RmsPropConfig r -> RmsPropRules.stateNames(r.withMomentum(1).withCentered(true));
+            case AdagradConfig a -> AdagradRules.stateNames(a);
+            case LionConfig l -> LionRules.stateNames(l);
         };
     }
 
@@ -41,12 +45,15 @@ final class StepRules {
             case AdamConfig a -> AdamRules.prepare(a, kernels.adam(), t, o, state);
             case SgdConfig s -> SgdRules.prepare(s, kernels.sgd(), t, o, state);
             case RmsPropConfig r -> RmsPropRules.prepare(r, kernels.rmsProp(), t, o, state);
+            case AdagradConfig a -> AdagradRules.prepare(a, kernels.adagrad(), t, o, state);
+            case LionConfig l -> LionRules.prepare(l, kernels.lion(), t, o, state);
         };
     }
 
     /**
      * Whether a step under {@code c} reads the parameters for anything but the update itself: weight
-     * decay of either kind. In update mode a step that does not may be given no parameters.
+     * decay of either kind (L2 for Adam, SGD, RMSProp, Adagrad; decoupled for AdamW and Lion). In
+     * update mode a step that does not may be given no parameters.
      */
     static boolean readsParams(OptimizerConfig c) {
         return c.weightDecay() != 0;
@@ -83,6 +90,14 @@ final class StepRules {
                 throw new IllegalArgumentException(name + ": " + e.getMessage(), e);
             }
         }
+    }
+
+    /**
+     * The value an optimizer that owns its state starts buffer {@code name} at under {@code c}: Adagrad's
+     * {@code initial_accumulator_value} for {@code sum}, 0 everywhere else.
+     */
+    static float initialValue(OptimizerConfig c, String name) {
+        return c instanceof AdagradConfig a && name.equals(AdagradRules.SUM) ? AdagradRules.initialSum(a) : 0f;
     }
 
     /** The kind's name for messages: {@code "AdamConfig"}, {@code "SgdConfig"}, {@code "RmsPropConfig"}. */

@@ -76,6 +76,61 @@ class BadInputTest {
     }
 
     @Test
+    void adagradHyperParameters() {
+        AdagradConfig c = AdagradConfig.adagrad();
+        assertRefused(IllegalArgumentException.class, "lr", () -> c.withLr(-1e-3));
+        assertRefused(IllegalArgumentException.class, "lr", () -> c.withLr(Double.POSITIVE_INFINITY));
+        assertRefused(IllegalArgumentException.class, "lrDecay", () -> c.withLrDecay(-1e-3));
+        assertRefused(IllegalArgumentException.class, "lrDecay", () -> c.withLrDecay(Double.NaN));
+        assertRefused(IllegalArgumentException.class, "weightDecay", () -> c.withWeightDecay(-1));
+        assertRefused(IllegalArgumentException.class, "initialAccumulatorValue", () -> c.withInitialAccumulatorValue(-0.1));
+        assertRefused(IllegalArgumentException.class, "initialAccumulatorValue",
+                () -> c.withInitialAccumulatorValue(Double.NaN));
+        assertRefused(IllegalArgumentException.class, "eps", () -> c.withEps(0));
+        assertRefused(IllegalArgumentException.class, "eps", () -> c.withEps(Double.POSITIVE_INFINITY));
+        assertEquals(c, AdagradConfig.adagrad());
+        assertEquals(c.hashCode(), AdagradConfig.adagrad().hashCode());
+        assertEquals("Adagrad[lr=0.01, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0, eps=1.0E-10,"
+                + " maximize=false]", c.toString());
+    }
+
+    @Test
+    void lionHyperParameters() {
+        LionConfig c = LionConfig.lion();
+        assertRefused(IllegalArgumentException.class, "lr", () -> c.withLr(Double.NaN));
+        assertRefused(IllegalArgumentException.class, "lr", () -> c.withLr(-1));
+        assertRefused(IllegalArgumentException.class, "beta1", () -> c.withBetas(1.0, 0.99));
+        assertRefused(IllegalArgumentException.class, "beta1", () -> c.withBetas(-0.1, 0.99));
+        assertRefused(IllegalArgumentException.class, "beta2", () -> c.withBetas(0.9, 1.0));
+        assertRefused(IllegalArgumentException.class, "beta2", () -> c.withBetas(0.9, Double.NaN));
+        assertRefused(IllegalArgumentException.class, "weightDecay", () -> c.withWeightDecay(-0.01));
+        assertRefused(IllegalArgumentException.class, "weightDecay", () -> c.withWeightDecay(Double.NaN));
+        assertEquals(c, LionConfig.lion());
+        assertEquals(c.hashCode(), LionConfig.lion().hashCode());
+        assertEquals("Lion[lr=1.0E-4, betas=(0.9, 0.99), weight_decay=0.0]", c.toString());
+    }
+
+    /** An owned Adagrad state starts at initial_accumulator_value; the caller's is used as it is. */
+    @Test
+    void adagradSumStartsAtTheInitialAccumulatorValue() {
+        AdagradConfig c = AdagradConfig.adagrad().withInitialAccumulatorValue(0.1);
+        try (Optimizer opt = Optimizers.adagrad(c, 37)) {
+            for (float v : opt.state("sum").toArray(java.lang.foreign.ValueLayout.JAVA_FLOAT)) {
+                assertEquals(0.1f, v);
+            }
+        }
+        try (var arena = java.lang.foreign.Arena.ofConfined()) {
+            var state = arena.allocate(37L * Float.BYTES, 4);
+            try (Optimizer opt = Optimizers.create(c, 37, state)) {
+                assertEquals(List.of("sum"), opt.stateNames());
+                assertEquals(0f, opt.state("sum").getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, 0));
+            }
+        }
+        assertEquals(37, c.stateFloats(37));
+        assertEquals(37, LionConfig.lion().stateFloats(37));
+    }
+
+    @Test
     void sizeMustBePositive() {
         assertRefused(IllegalArgumentException.class, "n: expected > 0, got 0", () -> Optimizers.adam(AdamConfig.adam(), 0));
         assertRefused(IllegalArgumentException.class, "n: expected > 0, got -5", () -> Optimizers.sgd(SgdConfig.sgd(0.1), -5));

@@ -72,6 +72,8 @@ class CallerOwnedStateTest {
             case AdamConfig a -> Optimizers.adam(a, n, impl);
             case SgdConfig s -> Optimizers.sgd(s, n, impl);
             case RmsPropConfig r -> Optimizers.rmsProp(r, n, impl);
+            case AdagradConfig a -> Optimizers.adagrad(a, n, impl);
+            case LionConfig l -> Optimizers.lion(l, n, impl);
         };
     }
 

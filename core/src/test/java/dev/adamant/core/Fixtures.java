@@ -66,6 +66,31 @@ final class Fixtures {
             };
         }
 
+        Optimizer adagrad(AdagradConfig config, long n) {
+            return switch (this) {
+                case JVM_WIDE -> Optimizers.adagrad(config, n);
+                case PANAMA -> Optimizers.adagrad(config, n, Implementation.PANAMA);
+                case SCALAR -> Optimizers.adagrad(config, n, Implementation.SCALAR);
+            };
+        }
+
+        Optimizer lion(LionConfig config, long n) {
+            return switch (this) {
+                case JVM_WIDE -> Optimizers.lion(config, n);
+                case PANAMA -> Optimizers.lion(config, n, Implementation.PANAMA);
+                case SCALAR -> Optimizers.lion(config, n, Implementation.SCALAR);
+            };
+        }
+
+        /** The implementation by name; JVM_WIDE is the JVM-wide choice. */
+        Implementation implementation() {
+            return switch (this) {
+                case JVM_WIDE -> Implementation.current();
+                case PANAMA -> Implementation.PANAMA;
+                case SCALAR -> Implementation.SCALAR;
+            };
+        }
+
         @Override
         public String toString() {
             return this == JVM_WIDE ? "jvm-wide " + Implementation.current().name().toLowerCase(Locale.ROOT)

@@ -242,4 +242,43 @@ class KernelPropertyTest {
                     b[3], b[4], from, n));
         });
     }
+
+    @Test
+    void adagradVectorEqualsScalar() {
+        assumeTrue(panama != null, "no Panama kernels in this JVM");
+        qt().withExamples(EXAMPLES).forAll(slices()).checkAssert(slice -> {
+            SplittableRandom r = new SplittableRandom(slice.seed());
+            AdagradConfig c = AdagradConfig.adagrad().withLr(r.nextDouble() * 0.1)
+                    .withLrDecay(r.nextBoolean() ? 0 : r.nextDouble() * 0.01)
+                    .withEps(Math.pow(10, -12 + 10 * r.nextDouble()))
+                    .withWeightDecay(r.nextBoolean() ? 0 : r.nextDouble() * 0.2).withMaximize(r.nextBoolean());
+            var s = AdagradRules.coefficients(c, step(r), gradFactor(r, c.maximize()));
+            Mode mode = Mode.pick(r);
+            float[][] in = withUpdateBuffer(r, buffers(r, slice.length(), 0, 1));   // param, grad, sum, update
+            compare(slice, in, mode, (k, b, from, n) -> k.adagrad().step(s, mode.param(b), b[1], mode.update(b, 3), b[2],
+                    from, n));
+        });
+    }
+
+    @Test
+    void lionVectorEqualsScalar() {
+        assumeTrue(panama != null, "no Panama kernels in this JVM");
+        qt().withExamples(EXAMPLES).forAll(slices()).checkAssert(slice -> {
+            SplittableRandom r = new SplittableRandom(slice.seed());
+            LionConfig c = LionConfig.lion().withLr(r.nextDouble() * 0.01).withBetas(unit(r), unit(r))
+                    .withWeightDecay(r.nextBoolean() ? 0 : r.nextDouble() * 0.2);
+            var s = LionRules.coefficients(c, step(r), gradFactor(r, r.nextBoolean()));
+            Mode mode = Mode.pick(r);
+            float[][] in = withUpdateBuffer(r, buffers(r, slice.length(), 1, 0));   // param, grad, exp_avg, update
+            // Zeros in both gradient and momentum, so the sign's argument is often exactly 0 (sign 0).
+            for (int i = 0; i < in[1].length; i++) {
+                if (r.nextInt(8) == 0) {
+                    in[1][i] = r.nextBoolean() ? 0f : -0f;
+                    in[2][i] = r.nextBoolean() ? 0f : -0f;
+                }
+            }
+            compare(slice, in, mode, (k, b, from, n) -> k.lion().step(s, mode.param(b), b[1], mode.update(b, 3), b[2],
+                    from, n));
+        });
+    }
 }

@@ -78,7 +78,7 @@ class MultiTensorPropertyTest {
     // ---- the random case ----
 
     private static Case randomCase(SplittableRandom r) {
-        int kind = r.nextInt(3);
+        int kind = r.nextInt(5);
         int groupCount = 1 + r.nextInt(4);
         int tensors = r.nextInt(20) == 0 ? 0 : r.nextInt(4) == 0 ? 1 + r.nextInt(300) : 1 + r.nextInt(60);
         int[] perGroup = new int[groupCount];
@@ -145,7 +145,7 @@ class MultiTensorPropertyTest {
     }
 
     /**
-     * A random config of {@code kind} (0 Adam, 1 SGD, 2 RMSProp); with {@code like}, one that keeps its
+     * A random config of {@code kind} (0 Adam, 1 SGD, 2 RMSProp, 3 Adagrad, 4 Lion); with {@code like}, one that keeps its
      * state buffers (amsgrad, momentum zero or not, centered as {@code like}'s), as a change must.
      */
     private static OptimizerConfig randomConfig(SplittableRandom r, int kind, OptimizerConfig like) {
@@ -172,6 +172,11 @@ class MultiTensorPropertyTest {
                     default -> c;
                 };
             }
+            case 3 -> AdagradConfig.adagrad().withLr(randomLr(r)).withLrDecay(r.nextBoolean() ? 0 : 0.01 * r.nextDouble())
+                    .withEps(Math.pow(10, -10 + 5 * r.nextDouble())).withWeightDecay(wd)
+                    .withInitialAccumulatorValue(r.nextBoolean() ? 0 : r.nextDouble()).withMaximize(r.nextInt(4) == 0);
+            case 4 -> LionConfig.lion().withLr(randomLr(r)).withBetas(0.99 * r.nextDouble(), 0.9 + 0.0999 * r.nextDouble())
+                    .withWeightDecay(wd);
             default -> {
                 boolean momentum = like instanceof RmsPropConfig p ? p.momentum() > 0 : r.nextBoolean();
                 boolean centered = like instanceof RmsPropConfig p ? p.centered() : r.nextBoolean();
@@ -200,6 +205,8 @@ class MultiTensorPropertyTest {
             case AdamConfig a -> Optimizers.adam(a, n);
             case SgdConfig s -> Optimizers.sgd(s, n);
             case RmsPropConfig r -> Optimizers.rmsProp(r, n);
+            case AdagradConfig a -> Optimizers.adagrad(a, n);
+            case LionConfig l -> Optimizers.lion(l, n);
         };
     }
 

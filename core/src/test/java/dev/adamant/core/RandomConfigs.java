@@ -7,12 +7,12 @@ import java.util.SplittableRandom;
 final class RandomConfigs {
     private RandomConfigs() {}
 
-    /** Adam, AdamW, SGD or RMSProp with random hyper-parameters; weight decay 0 half the time. */
+    /** Adam, AdamW, SGD, RMSProp, Adagrad or Lion with random hyper-parameters; weight decay 0 half the time. */
     static OptimizerConfig any(SplittableRandom r) {
-        return of(r.nextInt(4), r);
+        return of(r.nextInt(6), r);
     }
 
-    /** A config of kind {@code kind} (0 Adam, 1 AdamW, 2 SGD, 3 RMSProp). */
+    /** A config of kind {@code kind} (0 Adam, 1 AdamW, 2 SGD, 3 RMSProp, 4 Adagrad, 5 Lion). */
     static OptimizerConfig of(int kind, SplittableRandom r) {
         double wd = r.nextBoolean() ? 0 : r.nextDouble() * 0.1;
         boolean maximize = r.nextInt(4) == 0;
@@ -28,6 +28,12 @@ final class RandomConfigs {
                         .withDampening(nesterov ? 0 : r.nextDouble() * 0.5 * (r.nextBoolean() ? 1 : 0))
                         .withNesterov(nesterov).withWeightDecay(wd).withMaximize(maximize);
             }
+            case 4 -> AdagradConfig.adagrad().withLr(1e-4 + r.nextDouble() * 0.05)
+                    .withLrDecay(r.nextBoolean() ? 0 : r.nextDouble() * 0.01)
+                    .withEps(Math.pow(10, -10 + 6 * r.nextDouble())).withWeightDecay(wd)
+                    .withInitialAccumulatorValue(r.nextBoolean() ? 0 : r.nextDouble()).withMaximize(maximize);
+            case 5 -> LionConfig.lion().withLr(1e-5 + r.nextDouble() * 0.01)
+                    .withBetas(0.5 + 0.49 * r.nextDouble(), 0.9 + 0.0999 * r.nextDouble()).withWeightDecay(wd);
             default -> RmsPropConfig.rmsProp().withLr(1e-4 + r.nextDouble() * 0.01)
                     .withAlpha(0.9 + 0.099 * r.nextDouble()).withEps(Math.pow(10, -10 + 6 * r.nextDouble()))
                     .withWeightDecay(wd).withMomentum(r.nextBoolean() ? 0 : r.nextDouble() * 0.9)
@@ -39,7 +45,7 @@ final class RandomConfigs {
     static void fill(SplittableRandom r, String name, MemorySegment buffer) {
         int n = (int) (buffer.byteSize() / Float.BYTES);
         float[] a = switch (name) {
-            case "exp_avg_sq", "max_exp_avg_sq", "square_avg" -> TestData.randomSquares(r, n, 1f);
+            case "exp_avg_sq", "max_exp_avg_sq", "square_avg", "sum" -> TestData.randomSquares(r, n, 1f);
             case "grad_avg" -> TestData.randomFloats(r, n, 0.1f, false);
             default -> TestData.randomFloats(r, n, 0.5f, false);
         };

@@ -24,7 +24,8 @@ import org.quicktheories.generators.Generate;
  *       {@code p - u}, is no further from it than {@code p'} is, so {@code |r - p'| <= ulp(p - p')}.
  *       Where {@code p/2 <= p' <= 2p} (Sterbenz), {@code p - p'} is exact, so is {@code p - u}, and
  *       {@code r == p'}.
- *   <li>No parameters (read as 0), {@code p' = p + x} (Adam, AdamW, RMSProp without momentum): the
+ *   <li>No parameters (read as 0), {@code p' = p + x} (Adam, AdamW, RMSProp without momentum, Adagrad,
+ *       and Lion, whose {@code x = fma(sign, -lr, 0) = -lr * sign} is exact): the
  *       kernel computes {@code 0 * 1 + x = x} and {@code u = 0 - x = -x}, both exact, so
  *       {@code fl(p - u) = fl(p + x) = p'} bit for bit.
  *   <li>No parameters, {@code p' = fma(d, -lr, p)} (SGD, RMSProp with momentum): {@code u = fl(lr d)}
@@ -58,7 +59,7 @@ class UpdateModePropertyTest {
     void updateOnATeamIsTheUpdateOnOneThread() {
         try (Team team = Team.create(2)) {
             SplittableRandom r = new SplittableRandom(14);
-            for (int kind = 0; kind < 4; kind++) {
+            for (int kind = 0; kind < 6; kind++) {
                 check(RandomConfigs.of(kind, r), Mode.INTO_GRADS, (int) (2 * Team.MIN_SHARE + 37), r, team);
                 check(RandomConfigs.of(kind, r).withWeightDecay(0), Mode.NO_PARAMS, (int) (3 * Team.MIN_SHARE), r, team);
             }
@@ -95,7 +96,7 @@ class UpdateModePropertyTest {
             if (team != null) {
                 assertSameBits(what + ": on a team", u, update(arena, onTeam, mode, p, g, team));
             }
-            boolean exactWithoutParams = c instanceof AdamConfig
+            boolean exactWithoutParams = c instanceof AdamConfig || c instanceof AdagradConfig || c instanceof LionConfig
                     || (c instanceof RmsPropConfig rms && rms.momentum() == 0);
             for (int i = 0; i < n; i++) {
                 checkElement(what + ", element " + i, mode, exactWithoutParams, p[i], u[i], next[i]);

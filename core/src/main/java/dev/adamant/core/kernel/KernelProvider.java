@@ -16,4 +16,8 @@ public interface KernelProvider {
     SgdKernel sgd();
 
     RmsPropKernel rmsProp();
+
+    AdagradKernel adagrad();
+
+    LionKernel lion();
 }

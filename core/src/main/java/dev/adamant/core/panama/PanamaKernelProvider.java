@@ -1,7 +1,9 @@
 package dev.adamant.core.panama;
 
+import dev.adamant.core.kernel.AdagradKernel;
 import dev.adamant.core.kernel.AdamKernel;
 import dev.adamant.core.kernel.KernelProvider;
+import dev.adamant.core.kernel.LionKernel;
 import dev.adamant.core.kernel.RmsPropKernel;
 import dev.adamant.core.kernel.SgdKernel;
 
@@ -20,4 +22,6 @@ public final class PanamaKernelProvider implements KernelProvider {
     @Override public AdamKernel adam() { return PanamaAdamKernel.INSTANCE; }
     @Override public SgdKernel sgd() { return PanamaSgdKernel.INSTANCE; }
     @Override public RmsPropKernel rmsProp() { return PanamaRmsPropKernel.INSTANCE; }
+    @Override public AdagradKernel adagrad() { return PanamaAdagradKernel.INSTANCE; }
+    @Override public LionKernel lion() { return PanamaLionKernel.INSTANCE; }
 }

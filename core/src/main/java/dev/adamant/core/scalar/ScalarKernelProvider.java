@@ -1,7 +1,9 @@
 package dev.adamant.core.scalar;
 
+import dev.adamant.core.kernel.AdagradKernel;
 import dev.adamant.core.kernel.AdamKernel;
 import dev.adamant.core.kernel.KernelProvider;
+import dev.adamant.core.kernel.LionKernel;
 import dev.adamant.core.kernel.RmsPropKernel;
 import dev.adamant.core.kernel.SgdKernel;
 
@@ -16,4 +18,6 @@ public final class ScalarKernelProvider implements KernelProvider {
     @Override public AdamKernel adam() { return ScalarAdamKernel.INSTANCE; }
     @Override public SgdKernel sgd() { return ScalarSgdKernel.INSTANCE; }
     @Override public RmsPropKernel rmsProp() { return ScalarRmsPropKernel.INSTANCE; }
+    @Override public AdagradKernel adagrad() { return ScalarAdagradKernel.INSTANCE; }
+    @Override public LionKernel lion() { return ScalarLionKernel.INSTANCE; }
 }
