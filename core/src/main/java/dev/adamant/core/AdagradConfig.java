@@ -21,8 +21,11 @@ public final class AdagradConfig implements OptimizerConfig {
     private final double lr, lrDecay, weightDecay, initialAccumulatorValue, eps;
     private final boolean maximize;
 
+    private final StateFormat stateFormat;
+
     private AdagradConfig(double lr, double lrDecay, double weightDecay, double initialAccumulatorValue, double eps,
-                          boolean maximize) {
+                          boolean maximize, StateFormat stateFormat) {
+        this.stateFormat = stateFormat;
         this.lr = lr;
         this.lrDecay = lrDecay;
         this.weightDecay = weightDecay;
@@ -33,36 +36,36 @@ public final class AdagradConfig implements OptimizerConfig {
 
     /** Adagrad with PyTorch's defaults. */
     public static AdagradConfig adagrad() {
-        return new AdagradConfig(1e-2, 0, 0, 0, 1e-10, false);
+        return new AdagradConfig(1e-2, 0, 0, 0, 1e-10, false, StateFormat.FP32);
     }
 
     public AdagradConfig withLr(double lr) {
         return new AdagradConfig(Check.nonNegative("lr", lr), lrDecay, weightDecay, initialAccumulatorValue, eps,
-                maximize);
+                maximize, stateFormat);
     }
 
     public AdagradConfig withLrDecay(double lrDecay) {
         return new AdagradConfig(lr, Check.nonNegative("lrDecay", lrDecay), weightDecay, initialAccumulatorValue,
-                eps, maximize);
+                eps, maximize, stateFormat);
     }
 
     public AdagradConfig withWeightDecay(double weightDecay) {
         return new AdagradConfig(lr, lrDecay, Check.nonNegative("weightDecay", weightDecay), initialAccumulatorValue,
-                eps, maximize);
+                eps, maximize, stateFormat);
     }
 
     public AdagradConfig withInitialAccumulatorValue(double initialAccumulatorValue) {
         return new AdagradConfig(lr, lrDecay, weightDecay,
-                Check.nonNegative("initialAccumulatorValue", initialAccumulatorValue), eps, maximize);
+                Check.nonNegative("initialAccumulatorValue", initialAccumulatorValue), eps, maximize, stateFormat);
     }
 
     public AdagradConfig withEps(double eps) {
         return new AdagradConfig(lr, lrDecay, weightDecay, initialAccumulatorValue, Check.positive("eps", eps),
-                maximize);
+                maximize, stateFormat);
     }
 
     public AdagradConfig withMaximize(boolean maximize) {
-        return new AdagradConfig(lr, lrDecay, weightDecay, initialAccumulatorValue, eps, maximize);
+        return new AdagradConfig(lr, lrDecay, weightDecay, initialAccumulatorValue, eps, maximize, stateFormat);
     }
 
     public double lr() { return lr; }
@@ -72,23 +75,38 @@ public final class AdagradConfig implements OptimizerConfig {
     public double eps() { return eps; }
     public boolean maximize() { return maximize; }
 
+    /**
+     * This config with its state kept in {@code stateFormat} ({@link StateFormat#FP32} by default,
+     * or {@link StateFormat#BLOCKWISE_8BIT}); what 8-bit supports is checked as an optimizer is made.
+     *
+     * @throws NullPointerException naming {@code stateFormat} if it is null
+     */
+    public AdagradConfig withStateFormat(StateFormat stateFormat) {
+        Objects.requireNonNull(stateFormat, "stateFormat");
+        return new AdagradConfig(lr, lrDecay, weightDecay, initialAccumulatorValue, eps, maximize, stateFormat);
+    }
+
+    public StateFormat stateFormat() { return stateFormat; }
+
     @Override
     public boolean equals(Object o) {
         return o instanceof AdagradConfig c && Double.compare(c.lr, lr) == 0 && Double.compare(c.lrDecay, lrDecay) == 0
                 && Double.compare(c.weightDecay, weightDecay) == 0
                 && Double.compare(c.initialAccumulatorValue, initialAccumulatorValue) == 0
-                && Double.compare(c.eps, eps) == 0 && c.maximize == maximize;
+                && Double.compare(c.eps, eps) == 0 && c.maximize == maximize
+                && c.stateFormat.equals(stateFormat);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(lr, lrDecay, weightDecay, initialAccumulatorValue, eps, maximize);
+        return Objects.hash(stateFormat, lr, lrDecay, weightDecay, initialAccumulatorValue, eps, maximize);
     }
 
     @Override
     public String toString() {
-        return "Adagrad[lr=" + lr + ", lr_decay=" + lrDecay + ", weight_decay=" + weightDecay
+        String s = "Adagrad[lr=" + lr + ", lr_decay=" + lrDecay + ", weight_decay=" + weightDecay
                 + ", initial_accumulator_value=" + initialAccumulatorValue + ", eps=" + eps + ", maximize=" + maximize
                 + "]";
+        return stateFormat.equals(StateFormat.FP32) ? s : s.substring(0, s.length() - 1) + ", state_format=" + stateFormat + "]";
     }
 }

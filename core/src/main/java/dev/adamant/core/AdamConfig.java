@@ -21,8 +21,11 @@ public final class AdamConfig implements OptimizerConfig {
     private final double lr, beta1, beta2, eps, weightDecay;
     private final boolean amsgrad, maximize, biasCorrection;
 
+    private final StateFormat stateFormat;
+
     private AdamConfig(boolean decoupledWeightDecay, double lr, double beta1, double beta2, double eps,
-                       double weightDecay, boolean amsgrad, boolean maximize, boolean biasCorrection) {
+                       double weightDecay, boolean amsgrad, boolean maximize, boolean biasCorrection, StateFormat stateFormat) {
+        this.stateFormat = stateFormat;
         this.decoupledWeightDecay = decoupledWeightDecay;
         this.lr = lr;
         this.beta1 = beta1;
@@ -36,49 +39,49 @@ public final class AdamConfig implements OptimizerConfig {
 
     /** Adam: weight decay is added to the gradient (L2), PyTorch's defaults. */
     public static AdamConfig adam() {
-        return new AdamConfig(false, 1e-3, 0.9, 0.999, 1e-8, 0, false, false, true);
+        return new AdamConfig(false, 1e-3, 0.9, 0.999, 1e-8, 0, false, false, true, StateFormat.FP32);
     }
 
     /** AdamW: weight decay is decoupled ({@code p *= 1 - lr * wd}), PyTorch's defaults (wd 0.01). */
     public static AdamConfig adamW() {
-        return new AdamConfig(true, 1e-3, 0.9, 0.999, 1e-8, 1e-2, false, false, true);
+        return new AdamConfig(true, 1e-3, 0.9, 0.999, 1e-8, 1e-2, false, false, true, StateFormat.FP32);
     }
 
     public AdamConfig withLr(double lr) {
         return new AdamConfig(decoupledWeightDecay, Check.nonNegative("lr", lr), beta1, beta2, eps,
-                weightDecay, amsgrad, maximize, biasCorrection);
+                weightDecay, amsgrad, maximize, biasCorrection, stateFormat);
     }
 
     public AdamConfig withBetas(double beta1, double beta2) {
         Check.halfOpen("beta1", beta1, 0, 1);
         Check.halfOpen("beta2", beta2, 0, 1);
         return new AdamConfig(decoupledWeightDecay, lr, beta1, beta2, eps, weightDecay, amsgrad, maximize,
-                biasCorrection);
+                biasCorrection, stateFormat);
     }
 
     public AdamConfig withEps(double eps) {
         return new AdamConfig(decoupledWeightDecay, lr, beta1, beta2, Check.positive("eps", eps), weightDecay,
-                amsgrad, maximize, biasCorrection);
+                amsgrad, maximize, biasCorrection, stateFormat);
     }
 
     public AdamConfig withWeightDecay(double weightDecay) {
         return new AdamConfig(decoupledWeightDecay, lr, beta1, beta2, eps,
-                Check.nonNegative("weightDecay", weightDecay), amsgrad, maximize, biasCorrection);
+                Check.nonNegative("weightDecay", weightDecay), amsgrad, maximize, biasCorrection, stateFormat);
     }
 
     public AdamConfig withAmsgrad(boolean amsgrad) {
         return new AdamConfig(decoupledWeightDecay, lr, beta1, beta2, eps, weightDecay, amsgrad, maximize,
-                biasCorrection);
+                biasCorrection, stateFormat);
     }
 
     public AdamConfig withMaximize(boolean maximize) {
         return new AdamConfig(decoupledWeightDecay, lr, beta1, beta2, eps, weightDecay, amsgrad, maximize,
-                biasCorrection);
+                biasCorrection, stateFormat);
     }
 
     public AdamConfig withBiasCorrection(boolean biasCorrection) {
         return new AdamConfig(decoupledWeightDecay, lr, beta1, beta2, eps, weightDecay, amsgrad, maximize,
-                biasCorrection);
+                biasCorrection, stateFormat);
     }
 
     /** True for AdamW (decay applied to the parameter), false for Adam (decay added to the gradient). */
@@ -92,25 +95,40 @@ public final class AdamConfig implements OptimizerConfig {
     public boolean maximize() { return maximize; }
     public boolean biasCorrection() { return biasCorrection; }
 
+    /**
+     * This config with its state kept in {@code stateFormat} ({@link StateFormat#FP32} by default,
+     * or {@link StateFormat#BLOCKWISE_8BIT}); what 8-bit supports is checked as an optimizer is made.
+     *
+     * @throws NullPointerException naming {@code stateFormat} if it is null
+     */
+    public AdamConfig withStateFormat(StateFormat stateFormat) {
+        Objects.requireNonNull(stateFormat, "stateFormat");
+        return new AdamConfig(decoupledWeightDecay, lr, beta1, beta2, eps, weightDecay, amsgrad, maximize, biasCorrection, stateFormat);
+    }
+
+    public StateFormat stateFormat() { return stateFormat; }
+
     @Override
     public boolean equals(Object o) {
         return o instanceof AdamConfig c && c.decoupledWeightDecay == decoupledWeightDecay
                 && Double.compare(c.lr, lr) == 0 && Double.compare(c.beta1, beta1) == 0
                 && Double.compare(c.beta2, beta2) == 0 && Double.compare(c.eps, eps) == 0
                 && Double.compare(c.weightDecay, weightDecay) == 0 && c.amsgrad == amsgrad
-                && c.maximize == maximize && c.biasCorrection == biasCorrection;
+                && c.maximize == maximize && c.biasCorrection == biasCorrection
+                && c.stateFormat.equals(stateFormat);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(decoupledWeightDecay, lr, beta1, beta2, eps, weightDecay, amsgrad, maximize,
+        return Objects.hash(stateFormat, decoupledWeightDecay, lr, beta1, beta2, eps, weightDecay, amsgrad, maximize,
                 biasCorrection);
     }
 
     @Override
     public String toString() {
-        return (decoupledWeightDecay ? "AdamW" : "Adam") + "[lr=" + lr + ", betas=(" + beta1 + ", " + beta2
+        String s = (decoupledWeightDecay ? "AdamW" : "Adam") + "[lr=" + lr + ", betas=(" + beta1 + ", " + beta2
                 + "), eps=" + eps + ", weight_decay=" + weightDecay + ", amsgrad=" + amsgrad + ", maximize="
                 + maximize + ", bias_correction=" + biasCorrection + "]";
+        return stateFormat.equals(StateFormat.FP32) ? s : s.substring(0, s.length() - 1) + ", state_format=" + stateFormat + "]";
     }
 }

@@ -134,6 +134,11 @@ final class FlatMultiTensorOptimizer implements MultiTensorOptimizer {
                         + g + "]");
             }
             StepRules.checkConsistent("groups[" + g + "].config", c);
+            if (c.stateFormat().isBlockwise8()) {
+                throw new IllegalArgumentException("groups[" + g + "].config: a multi-tensor optimizer keeps fp32"
+                        + " state only for now, got " + c.stateFormat() + " (step each tensor with its own"
+                        + " Optimizers.create(config, n))");
+            }
             try {
                 tensors = Math.addExact(tensors, copy[g].tensors());
                 for (int k = 0; k < copy[g].tensors(); k++) {

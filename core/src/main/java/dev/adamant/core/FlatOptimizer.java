@@ -6,6 +6,8 @@ import dev.adamant.core.kernel.FusibleStep;
 import dev.adamant.core.kernel.KernelProvider;
 import dev.adamant.core.memory.Buffers;
 import dev.adamant.core.memory.Segments;
+import dev.adamant.core.quant.Blockwise8;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
 import java.util.Objects;
@@ -25,6 +27,10 @@ final class FlatOptimizer implements Optimizer {
     /** Replaced by setConfig under the busy flag; read by steps under it. */
     private OptimizerConfig config;
     private final StateBuffers state;
+    /** Whether the state is 8-bit block-wise ({@link Blockwise8Rules}); then ranges are whole blocks. */
+    private final boolean quantized;
+    /** The 8-bit step's fp32 tiles, or null for fp32 state. */
+    private final Blockwise8Rules.Scratch scratch;
     /**
      * Taken from the start of a step, beginStep() or restore until it ends (a begun step: until it is
      * closed); see {@link CallGuard}.
@@ -47,10 +53,13 @@ final class FlatOptimizer implements Optimizer {
         this.size = n;
         this.kernels = kernels;
         this.config = config;
-        List<String> names = StepRules.stateNames(config);
+        this.quantized = Blockwise8Rules.quantizes(config, n);
+        List<String> names = StepRules.stateNames(config, n);
         this.state = callerOwned ? new StateBuffers(callersState, n, names)
+                : quantized ? new StateBuffers("n: " + n + " parameters", names, name -> Blockwise8Rules.bytes(name, n))
                 : new StateBuffers("n: " + n + " parameters", n, names);
-        if (!callerOwned) {
+        this.scratch = quantized ? new Blockwise8Rules.Scratch() : null;
+        if (!callerOwned && !quantized) {
             for (String name : names) {   // Adagrad's sum starts at initial_accumulator_value
                 float initial = StepRules.initialValue(config, name);
                 if (initial != 0f) {
@@ -88,7 +97,8 @@ final class FlatOptimizer implements Optimizer {
 
     /** Step {@code t}'s kernel call under the config now, over this optimizer's state. */
     private StepKernel prepare(long t, StepOptions o) {
-        return StepRules.prepare(config, kernels, t, o, state::get);
+        return quantized ? Blockwise8Rules.prepare(config, kernels, t, o, state::get, scratch)
+                : StepRules.prepare(config, kernels, t, o, state::get);
     }
 
     @Override
@@ -110,11 +120,11 @@ final class FlatOptimizer implements Optimizer {
             Segments.checkDisjoint("params", params, "grads", grads);
             state.checkDisjoint("params", params);
             state.checkDisjoint("grads", grads);
-            Chunks.checkSplit(size, parallelism, Buffers.FLOATS_PER_LINE, executor, params, grads);
-            state.checkAccessible(Chunks.count(size, parallelism, Buffers.FLOATS_PER_LINE));
+            Chunks.checkSplit(size, parallelism, unit(), executor, params, grads);
+            state.checkAccessible(Chunks.count(size, parallelism, unit()));
             StepKernel kernel = prepare(steps + 1, StepOptions.next());
             // All or nothing: a refused hand-off throws before any chunk runs, so the count stays too.
-            Chunks.run(size, parallelism, executor, (from, count) -> kernel.run(
+            Chunks.run(size, parallelism, unit(), executor, (from, count) -> kernel.run(
                     params.asSlice(from * Float.BYTES, count * Float.BYTES),
                     grads.asSlice(from * Float.BYTES, count * Float.BYTES), null, from, count));
             steps++;
@@ -190,7 +200,7 @@ final class FlatOptimizer implements Optimizer {
             if (team == null) {
                 body.run(0, size);
             } else {
-                team.parallelFor(size, Team.LINE, Team.MIN_SHARE, body);
+                team.parallelFor(size, quantized ? Blockwise8.BLOCK : Team.LINE, Team.MIN_SHARE, body);
             }
             steps = t;
         } finally {
@@ -301,6 +311,9 @@ final class FlatOptimizer implements Optimizer {
                         + count + ") out of bounds for an optimizer of " + size + " (expected: 0 <= stateOffset <= "
                         + (size - count) + ")");
             }
+            if (quantized) {
+                Blockwise8Rules.checkBlockAligned("stateOffset", stateOffset, count, size);
+            }
             Segments.checkDisjoint("params", params, "grads", grads);
             state.checkDisjoint("params", params);
             state.checkDisjoint("grads", grads);
@@ -339,10 +352,37 @@ final class FlatOptimizer implements Optimizer {
         return state.readOnly(name);
     }
 
+    /** The unit of an executor split: a cache line of floats, or an 8-bit block. */
+    private long unit() {
+        return quantized ? Blockwise8.BLOCK : Buffers.FLOATS_PER_LINE;
+    }
+
+    @Override
+    public MemorySegment dequantizedState(String name, Arena arena) {
+        Objects.requireNonNull(arena, "arena");
+        guard.checkOpen();
+        if (!quantized) {
+            return Optimizer.super.dequantizedState(name, arena);
+        }
+        int k = name == null ? -1 : name.equals(Blockwise8Rules.STATE1) ? 0 : name.equals(Blockwise8Rules.STATE2) ? 1 : -1;
+        if (k < 0 || state.get(name) == null) {
+            List<String> codes = state.names().stream().filter(s -> s.startsWith("state")).toList();
+            throw new IllegalArgumentException("name: expected one of " + codes + " (8-bit states), got "
+                    + (name == null ? "null" : "\"" + name + "\""));
+        }
+        MemorySegment out = Buffers.allocateFloats(arena, size);
+        Blockwise8Rules.quantizer(kernels).dequantize(Blockwise8Rules.map(k), state.get(name),
+                state.get(k == 0 ? Blockwise8Rules.ABSMAX1 : Blockwise8Rules.ABSMAX2), out, size);
+        return out;
+    }
+
     @Override
     public void close() {
         if (guard.close()) {
             state.close();
+            if (scratch != null) {
+                scratch.close();
+            }
         }
     }
 }

@@ -1,5 +1,6 @@
 package dev.adamant.core;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
 import java.util.function.BiConsumer;
@@ -203,12 +204,32 @@ public interface Optimizer extends AutoCloseable {
 
     /**
      * A read-only view of the state buffer named as in PyTorch ({@code exp_avg}, {@code exp_avg_sq},
-     * {@code max_exp_avg_sq}, {@code momentum_buffer}, {@code square_avg}, {@code grad_avg}); valid
-     * until {@link #close()}.
+     * {@code max_exp_avg_sq}, {@code momentum_buffer}, {@code square_avg}, {@code grad_avg}), or for
+     * 8-bit block-wise states as in bitsandbytes ({@code state1}, {@code state2}: a byte an element;
+     * {@code absmax1}, {@code absmax2}: a float a block of 256); valid until {@link #close()}.
      *
      * @throws IllegalArgumentException if this optimizer keeps no buffer of that name
      */
     MemorySegment state(String name);
+
+    /**
+     * A float copy of state {@code name}, allocated in {@code arena}: for 8-bit block-wise states
+     * ({@code state1}, {@code state2}; see {@link StateFormat}) each element dequantized
+     * ({@code code * absmax}, as a step reads it), for fp32 states a copy of {@link #state(String)}.
+     * The optimizer is not changed.
+     *
+     * @throws IllegalArgumentException naming {@code name} if this optimizer keeps no such state (the
+     *     absmax buffers have no float copy)
+     * @throws NullPointerException naming {@code arena} if it is null
+     * @throws IllegalStateException if the optimizer is closed
+     */
+    default MemorySegment dequantizedState(String name, Arena arena) {
+        java.util.Objects.requireNonNull(arena, "arena");
+        MemorySegment s = state(name);
+        MemorySegment copy = arena.allocate(s.byteSize(), 64);
+        copy.copyFrom(s);
+        return copy;
+    }
 
     /**
      * Restores a checkpoint: {@code fill} receives each state buffer by name ({@link #stateNames()}

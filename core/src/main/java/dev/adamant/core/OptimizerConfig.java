@@ -36,6 +36,32 @@ public sealed interface OptimizerConfig permits AdamConfig, SgdConfig, RmsPropCo
     OptimizerConfig withWeightDecay(double weightDecay);
 
     /**
+     * How the state is kept: {@link StateFormat#FP32} (the default) or
+     * {@link StateFormat#BLOCKWISE_8BIT}.
+     */
+    StateFormat stateFormat();
+
+    /**
+     * This config with its state kept in {@code stateFormat}; what the 8-bit format supports is
+     * checked as an optimizer is made (see {@link StateFormat}).
+     *
+     * @throws NullPointerException naming {@code stateFormat} if it is null
+     */
+    OptimizerConfig withStateFormat(StateFormat stateFormat);
+
+    /**
+     * The state buffers an optimizer of {@code n} parameters under this config keeps: the 8-bit
+     * buffers ({@code state1}, {@code absmax1}, and for Adam {@code state2}, {@code absmax2}) where
+     * {@link #stateFormat()} quantizes a tensor of {@code n}, else {@link #stateNames()}' fp32 ones.
+     *
+     * @throws IllegalArgumentException naming {@code n} if it is below 1
+     */
+    default List<String> stateNames(long n) {
+        Segments.checkPositive("n", n);
+        return StepRules.stateNames(this, n);
+    }
+
+    /**
      * The state buffers an optimizer under this config keeps, in PyTorch's names and order: the
      * layout of caller-owned state ({@link Optimizers#create(OptimizerConfig, long, MemorySegment)}),
      * where buffer {@code k} is floats {@code [k * n, (k + 1) * n)} of one segment.
@@ -48,19 +74,27 @@ public sealed interface OptimizerConfig permits AdamConfig, SgdConfig, RmsPropCo
      *       {@code initial_accumulator_value}; in caller-owned state the caller fills it.
      *   <li>Lion: {@code exp_avg}, the momentum (bitsandbytes' {@code state1}), zero at the start.
      * </ul>
+     * These are the fp32 buffers, whatever {@link #stateFormat()}: an 8-bit config keeps them for
+     * tensors below its {@link StateFormat#minBlockwiseSize()}; see {@link #stateNames(long)}.
      */
     default List<String> stateNames() {
         return StepRules.stateNames(this);
     }
 
     /**
-     * Floats of state for {@code n} parameters: {@code stateNames().size() * n}.
+     * Floats of fp32 state for {@code n} parameters: {@code stateNames().size() * n}.
      *
-     * @throws IllegalArgumentException naming {@code n} if it is below 1 or the product overflows
-     *     {@code Buffers.MAX_FLOATS}
+     * @throws IllegalArgumentException naming {@code n} if it is below 1, the product overflows
+     *     {@code Buffers.MAX_FLOATS}, or {@code n} parameters keep 8-bit states (caller-owned memory
+     *     holds fp32 state only)
      */
     default long stateFloats(long n) {
         Segments.checkPositive("n", n);
+        if (Blockwise8Rules.quantizes(this, n)) {
+            throw new IllegalArgumentException("n: " + n + " parameters under " + this + " keep 8-bit states,"
+                    + " which only the optimizer's own memory holds for now (expected a tensor below "
+                    + stateFormat().minBlockwiseSize() + " elements, or StateFormat.FP32)");
+        }
         long floats;
         try {
             floats = Math.multiplyExact(n, (long) stateNames().size());

@@ -184,6 +184,12 @@ public final class Optimizers {
         if (config instanceof SgdConfig s) {
             s.checkConsistent();
         }
+        Blockwise8Rules.checkSupported("config", config);
+        if (callerOwned && Blockwise8Rules.quantizes(config, n)) {
+            throw new IllegalArgumentException("state: " + n + " parameters under " + config + " keep 8-bit states,"
+                    + " which only the optimizer's own memory holds for now (expected no state segment: use"
+                    + " Optimizers.create(config, n), or StateFormat.FP32)");
+        }
         return new FlatOptimizer(config, n, kernels, state, callerOwned);
     }
 }

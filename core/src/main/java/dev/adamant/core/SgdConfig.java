@@ -20,8 +20,11 @@ public final class SgdConfig implements OptimizerConfig {
     private final double lr, momentum, dampening, weightDecay;
     private final boolean nesterov, maximize, biasCorrection;
 
+    private final StateFormat stateFormat;
+
     private SgdConfig(double lr, double momentum, double dampening, double weightDecay, boolean nesterov,
-                      boolean maximize, boolean biasCorrection) {
+                      boolean maximize, boolean biasCorrection, StateFormat stateFormat) {
+        this.stateFormat = stateFormat;
         this.lr = lr;
         this.momentum = momentum;
         this.dampening = dampening;
@@ -33,39 +36,39 @@ public final class SgdConfig implements OptimizerConfig {
 
     /** Plain SGD with learning rate {@code lr} (PyTorch has no default lr for SGD). */
     public static SgdConfig sgd(double lr) {
-        return new SgdConfig(Check.nonNegative("lr", lr), 0, 0, 0, false, false, false);
+        return new SgdConfig(Check.nonNegative("lr", lr), 0, 0, 0, false, false, false, StateFormat.FP32);
     }
 
     public SgdConfig withLr(double lr) {
         return new SgdConfig(Check.nonNegative("lr", lr), momentum, dampening, weightDecay, nesterov, maximize,
-                biasCorrection);
+                biasCorrection, stateFormat);
     }
 
     public SgdConfig withMomentum(double momentum) {
         return new SgdConfig(lr, Check.nonNegative("momentum", momentum), dampening, weightDecay, nesterov,
-                maximize, biasCorrection);
+                maximize, biasCorrection, stateFormat);
     }
 
     public SgdConfig withDampening(double dampening) {
         return new SgdConfig(lr, momentum, Check.closed("dampening", dampening, 0, 1), weightDecay, nesterov,
-                maximize, biasCorrection);
+                maximize, biasCorrection, stateFormat);
     }
 
     public SgdConfig withWeightDecay(double weightDecay) {
         return new SgdConfig(lr, momentum, dampening, Check.nonNegative("weightDecay", weightDecay), nesterov,
-                maximize, biasCorrection);
+                maximize, biasCorrection, stateFormat);
     }
 
     public SgdConfig withNesterov(boolean nesterov) {
-        return new SgdConfig(lr, momentum, dampening, weightDecay, nesterov, maximize, biasCorrection);
+        return new SgdConfig(lr, momentum, dampening, weightDecay, nesterov, maximize, biasCorrection, stateFormat);
     }
 
     public SgdConfig withMaximize(boolean maximize) {
-        return new SgdConfig(lr, momentum, dampening, weightDecay, nesterov, maximize, biasCorrection);
+        return new SgdConfig(lr, momentum, dampening, weightDecay, nesterov, maximize, biasCorrection, stateFormat);
     }
 
     public SgdConfig withBiasCorrection(boolean biasCorrection) {
-        return new SgdConfig(lr, momentum, dampening, weightDecay, nesterov, maximize, biasCorrection);
+        return new SgdConfig(lr, momentum, dampening, weightDecay, nesterov, maximize, biasCorrection, stateFormat);
     }
 
     public double lr() { return lr; }
@@ -91,22 +94,37 @@ public final class SgdConfig implements OptimizerConfig {
         }
     }
 
+    /**
+     * This config with its state kept in {@code stateFormat} ({@link StateFormat#FP32} by default,
+     * or {@link StateFormat#BLOCKWISE_8BIT}); what 8-bit supports is checked as an optimizer is made.
+     *
+     * @throws NullPointerException naming {@code stateFormat} if it is null
+     */
+    public SgdConfig withStateFormat(StateFormat stateFormat) {
+        Objects.requireNonNull(stateFormat, "stateFormat");
+        return new SgdConfig(lr, momentum, dampening, weightDecay, nesterov, maximize, biasCorrection, stateFormat);
+    }
+
+    public StateFormat stateFormat() { return stateFormat; }
+
     @Override
     public boolean equals(Object o) {
         return o instanceof SgdConfig c && Double.compare(c.lr, lr) == 0 && Double.compare(c.momentum, momentum) == 0
                 && Double.compare(c.dampening, dampening) == 0 && Double.compare(c.weightDecay, weightDecay) == 0
-                && c.nesterov == nesterov && c.maximize == maximize && c.biasCorrection == biasCorrection;
+                && c.nesterov == nesterov && c.maximize == maximize && c.biasCorrection == biasCorrection
+                && c.stateFormat.equals(stateFormat);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(lr, momentum, dampening, weightDecay, nesterov, maximize, biasCorrection);
+        return Objects.hash(stateFormat, lr, momentum, dampening, weightDecay, nesterov, maximize, biasCorrection);
     }
 
     @Override
     public String toString() {
-        return "SGD[lr=" + lr + ", momentum=" + momentum + ", dampening=" + dampening + ", weight_decay="
+        String s = "SGD[lr=" + lr + ", momentum=" + momentum + ", dampening=" + dampening + ", weight_decay="
                 + weightDecay + ", nesterov=" + nesterov + ", maximize=" + maximize + ", bias_correction="
                 + biasCorrection + "]";
+        return stateFormat.equals(StateFormat.FP32) ? s : s.substring(0, s.length() - 1) + ", state_format=" + stateFormat + "]";
     }
 }

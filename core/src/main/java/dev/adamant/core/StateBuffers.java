@@ -56,18 +56,28 @@ final class StateBuffers {
      * bytes; nothing stays allocated after a failure.
      */
     StateBuffers(String what, long floats, List<String> names) {
+        this(what, names, name -> floats * Float.BYTES);
+    }
+
+    /**
+     * Allocates a buffer of {@code bytes.applyAsLong(name)} bytes (zeroed, cache-line-aligned) for
+     * each name, as {@link #StateBuffers(String, long, List)}.
+     */
+    StateBuffers(String what, List<String> names, java.util.function.ToLongFunction<String> bytes) {
         this.arena = Arena.ofShared();
         this.callers = null;
         String name = null;
+        long size = 0;
         try {
             for (String s : names) {
                 name = s;
-                buffers.put(s, Buffers.allocateFloats(arena, floats));
+                size = bytes.applyAsLong(s);
+                buffers.put(s, arena.allocate(size, Buffers.CACHE_LINE));
             }
         } catch (OutOfMemoryError e) {
             arena.close();
-            OutOfMemoryError named = new OutOfMemoryError(what + " need " + names.size() + " state buffers of "
-                    + floats * Float.BYTES + " bytes; " + name + " could not be allocated (" + e.getMessage() + ")");
+            OutOfMemoryError named = new OutOfMemoryError(what + " need " + names.size() + " state buffers of " + size
+                    + " bytes; " + name + " could not be allocated (" + e.getMessage() + ")");
             named.initCause(e);
             throw named;
         } catch (RuntimeException e) {

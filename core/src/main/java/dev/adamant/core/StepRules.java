@@ -23,6 +23,14 @@ final class StepRules {
         };
     }
 
+    /**
+     * The state buffers an optimizer of {@code n} parameters keeps under {@code c}: the 8-bit ones
+     * where its format quantizes {@code n}, else {@link #stateNames(OptimizerConfig)}.
+     */
+    static List<String> stateNames(OptimizerConfig c, long n) {
+        return Blockwise8Rules.quantizes(c, n) ? Blockwise8Rules.stateNames(c) : stateNames(c);
+    }
+
     /** Every state buffer a config of {@code c}'s kind may need, in PyTorch's order. */
     static List<String> allStateNames(OptimizerConfig c) {
         return switch (c) {
@@ -70,6 +78,10 @@ final class StepRules {
                     + ", got " + kind(c));
         }
         checkConsistent(name, c);
+        if (!c.stateFormat().equals(old.stateFormat())) {
+            throw new IllegalArgumentException(name + ": expected " + whose + " state format, " + old.stateFormat()
+                    + ", got " + c.stateFormat() + " (make a new optimizer to change it)");
+        }
         List<String> had = stateNames(old), needs = stateNames(c);
         if (!needs.equals(had)) {
             throw new IllegalArgumentException(name + ": expected a config that keeps " + whose + " state " + had
@@ -79,10 +91,11 @@ final class StepRules {
     }
 
     /**
-     * The rules between {@code c}'s parameters (SGD's nesterov and bias correction), checked as an
-     * optimizer is made; the message starts with {@code name}.
+     * The rules between {@code c}'s parameters (SGD's nesterov and bias correction; what the 8-bit
+     * state format supports), checked as an optimizer is made; the message starts with {@code name}.
      */
     static void checkConsistent(String name, OptimizerConfig c) {
+        Blockwise8Rules.checkSupported(name, c);
         if (c instanceof SgdConfig s) {
             try {
                 s.checkConsistent();

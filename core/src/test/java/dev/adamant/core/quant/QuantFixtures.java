@@ -10,10 +10,10 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
 /** Test helpers: the bnb-8bit fixtures and an independent brute-force nearest-code search. */
-final class QuantFixtures {
+public final class QuantFixtures {
     private QuantFixtures() {}
 
-    static byte[] resource(String name) {
+    public static byte[] resource(String name) {
         try (InputStream in = QuantFixtures.class.getClassLoader().getResourceAsStream(name)) {
             assertNotNull(in, () -> "test resource missing: " + name);
             return in.readAllBytes();
@@ -23,7 +23,7 @@ final class QuantFixtures {
     }
 
     /** Raw little-endian float32 resource of exactly {@code count} floats (the fixtures' byte order). */
-    static float[] floats(String name, long count) {
+    public static float[] floats(String name, long count) {
         byte[] bytes = resource(name);
         assertEquals(count * Float.BYTES, bytes.length, () -> name + ": byte length");
         float[] out = new float[(int) count];
