@@ -87,11 +87,7 @@ public class LionStepBenchmark {
          * the 2-vCPU EPYC machine, presumably set conflicts between the streams.)
          */
         private Optimizer create(int size) {
-            return switch (config()) {
-                case LionConfig l -> Optimizers.lion(l, size, implementation());
-                case AdamConfig a -> Optimizers.adam(a, size, implementation());
-                default -> throw new IllegalStateException("not benchmarked: " + config());
-            };
+            return Optimizers.createOn(config(), size, implementation());
         }
 
         @TearDown(Level.Trial)

@@ -112,6 +112,16 @@ public final class Optimizers {
     }
 
     /**
+     * {@link #create(OptimizerConfig, long)} on the named kernels, whatever the JVM-wide choice: for
+     * benchmarks and tests that compare both through one entry point, whatever the kind.
+     *
+     * @throws UnsupportedOperationException for {@link Implementation#PANAMA} where it is not available
+     */
+    public static Optimizer createOn(OptimizerConfig config, long n, Implementation implementation) {
+        return create(config, n, Objects.requireNonNull(implementation, "implementation").provider(), null, false);
+    }
+
+    /**
      * One optimizer over the tensors of {@code groups}, each group under its own config (PyTorch's
      * {@code param_groups}); see {@link MultiTensorOptimizer} for the step, the state layout and its
      * cost: each state buffer spans every tensor, each tensor's slice padded to a cache line.

@@ -138,13 +138,7 @@ class Blockwise8OptimizerFixtureTest {
     }
 
     static Optimizer create(OptimizerConfig config, long n, Implementation implementation) {
-        return switch (config) {
-            case AdamConfig a -> Optimizers.adam(a, n, implementation);
-            case SgdConfig s -> Optimizers.sgd(s, n, implementation);
-            case RmsPropConfig r -> Optimizers.rmsProp(r, n, implementation);
-            case AdagradConfig a -> Optimizers.adagrad(a, n, implementation);
-            case LionConfig l -> Optimizers.lion(l, n, implementation);
-        };
+        return Optimizers.createOn(config, n, implementation);
     }
 
     private static void assertState(String dir, String k, Optimizer opt, int n, int blocks, Arena arena) {

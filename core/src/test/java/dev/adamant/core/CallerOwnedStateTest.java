@@ -68,13 +68,7 @@ class CallerOwnedStateTest {
         if (impl == null) {
             return Optimizers.create(c, n);
         }
-        return switch (c) {
-            case AdamConfig a -> Optimizers.adam(a, n, impl);
-            case SgdConfig s -> Optimizers.sgd(s, n, impl);
-            case RmsPropConfig r -> Optimizers.rmsProp(r, n, impl);
-            case AdagradConfig a -> Optimizers.adagrad(a, n, impl);
-            case LionConfig l -> Optimizers.lion(l, n, impl);
-        };
+        return Optimizers.createOn(c, n, impl);
     }
 
     private static Optimizer callers(OptimizerConfig c, long n, MemorySegment state, Implementation impl) {

@@ -201,13 +201,7 @@ class MultiTensorPropertyTest {
     }
 
     private static Optimizer alone(OptimizerConfig config, long n) {
-        return switch (config) {
-            case AdamConfig a -> Optimizers.adam(a, n);
-            case SgdConfig s -> Optimizers.sgd(s, n);
-            case RmsPropConfig r -> Optimizers.rmsProp(r, n);
-            case AdagradConfig a -> Optimizers.adagrad(a, n);
-            case LionConfig l -> Optimizers.lion(l, n);
-        };
+        return Optimizers.create(config, n);
     }
 
     private static Reference reference(Case c) {
