@@ -93,6 +93,18 @@ final class Blockwise8Rules {
         return name.startsWith("absmax") ? Blockwise8.blocks(n) * Float.BYTES : n;
     }
 
+    /**
+     * Bytes of caller-owned 8-bit state for {@code n} elements under {@code c}: each buffer of
+     * {@link #stateNames} rounded up to 4 bytes, one after the other (a whole number of floats).
+     */
+    static long stateBytes(OptimizerConfig c, long n) {
+        long total = 0;
+        for (String name : stateNames(c)) {
+            total += StateBuffers.roundUp4(bytes(name, n));
+        }
+        return total;
+    }
+
     /** The code table of state {@code k} (0 or 1): signed for the first, unsigned for the second. */
     static DynamicMap map(int k) {
         return k == 0 ? DynamicMap.SIGNED : DynamicMap.UNSIGNED;

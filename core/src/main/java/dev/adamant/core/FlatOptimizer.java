@@ -55,7 +55,8 @@ final class FlatOptimizer implements Optimizer {
         this.config = config;
         this.quantized = Blockwise8Rules.quantizes(config, n);
         List<String> names = StepRules.stateNames(config, n);
-        this.state = callerOwned ? new StateBuffers(callersState, n, names)
+        this.state = callerOwned ? quantized ? new StateBuffers(callersState, names, name -> Blockwise8Rules.bytes(name, n))
+                        : new StateBuffers(callersState, n, names)
                 : quantized ? new StateBuffers("n: " + n + " parameters", names, name -> Blockwise8Rules.bytes(name, n))
                 : new StateBuffers("n: " + n + " parameters", n, names);
         this.scratch = quantized ? new Blockwise8Rules.Scratch() : null;

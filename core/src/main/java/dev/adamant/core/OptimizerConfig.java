@@ -53,6 +53,11 @@ public sealed interface OptimizerConfig permits AdamConfig, SgdConfig, RmsPropCo
      * The state buffers an optimizer of {@code n} parameters under this config keeps: the 8-bit
      * buffers ({@code state1}, {@code absmax1}, and for Adam {@code state2}, {@code absmax2}) where
      * {@link #stateFormat()} quantizes a tensor of {@code n}, else {@link #stateNames()}' fp32 ones.
+     * In caller-owned 8-bit state ({@link Optimizers#create(OptimizerConfig, long, MemorySegment)},
+     * {@link #stateFloats(long)} floats) the buffers lie in this order, each starting where the one
+     * before ends rounded up to 4 bytes: {@code state1} ({@code n} bytes), {@code absmax1}
+     * ({@code ceil(n / 256)} floats), then Adam's {@code state2} and {@code absmax2}. Zeroed, they
+     * are the initial state.
      *
      * @throws IllegalArgumentException naming {@code n} if it is below 1
      */
@@ -82,18 +87,17 @@ public sealed interface OptimizerConfig permits AdamConfig, SgdConfig, RmsPropCo
     }
 
     /**
-     * Floats of fp32 state for {@code n} parameters: {@code stateNames().size() * n}.
+     * Floats of state for {@code n} parameters, the size of caller-owned state: {@code
+     * stateNames().size() * n} for fp32 states; for 8-bit ones the bytes of the layout
+     * {@link #stateNames(long)} describes, in floats (4-byte units).
      *
-     * @throws IllegalArgumentException naming {@code n} if it is below 1, the product overflows
-     *     {@code Buffers.MAX_FLOATS}, or {@code n} parameters keep 8-bit states (caller-owned memory
-     *     holds fp32 state only)
+     * @throws IllegalArgumentException naming {@code n} if it is below 1 or the product overflows
+     *     {@code Buffers.MAX_FLOATS}
      */
     default long stateFloats(long n) {
         Segments.checkPositive("n", n);
         if (Blockwise8Rules.quantizes(this, n)) {
-            throw new IllegalArgumentException("n: " + n + " parameters under " + this + " keep 8-bit states,"
-                    + " which only the optimizer's own memory holds for now (expected a tensor below "
-                    + stateFormat().minBlockwiseSize() + " elements, or StateFormat.FP32)");
+            return Blockwise8Rules.stateBytes(this, n) / Float.BYTES;
         }
         long floats;
         try {

@@ -61,7 +61,8 @@ public final class Optimizers {
      * The optimizer {@code config} names over {@code n} parameters and over {@code state}, state the
      * caller allocated and owns: {@code config.stateFloats(n)} floats (4-byte aligned, writable,
      * native or heap), buffer {@code k} of {@link OptimizerConfig#stateNames()} at floats
-     * {@code [k * n, (k + 1) * n)}. Its floats are used as they are: zero them for a fresh start
+     * {@code [k * n, (k + 1) * n)} (8-bit states: the layout {@link OptimizerConfig#stateNames(long)}
+     * gives). Its floats are used as they are: zero them for a fresh start
      * (Adagrad's {@code sum}: fill it with {@code initialAccumulatorValue}), or
      * leave a saved state there to resume it (with the step number given to each step, or
      * {@link Optimizer#restore} for the count). The optimizer reads and writes them in its steps and
@@ -195,11 +196,6 @@ public final class Optimizers {
             s.checkConsistent();
         }
         Blockwise8Rules.checkSupported("config", config);
-        if (callerOwned && Blockwise8Rules.quantizes(config, n)) {
-            throw new IllegalArgumentException("state: " + n + " parameters under " + config + " keep 8-bit states,"
-                    + " which only the optimizer's own memory holds for now (expected no state segment: use"
-                    + " Optimizers.create(config, n), or StateFormat.FP32)");
-        }
         return new FlatOptimizer(config, n, kernels, state, callerOwned);
     }
 }

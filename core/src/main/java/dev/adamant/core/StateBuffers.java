@@ -51,6 +51,35 @@ final class StateBuffers {
     }
 
     /**
+     * The caller's {@code state} holding buffers of {@code bytes.applyAsLong(name)} bytes each, in
+     * the order of {@code names}, each starting where the one before ends rounded up to 4 bytes
+     * (8-bit states: see {@link OptimizerConfig#stateNames(long)}); used as they are.
+     *
+     * @throws IllegalArgumentException naming {@code state} unless it is a usable, writable segment of
+     *     exactly that many bytes (a whole number of floats), 4-byte aligned
+     * @throws NullPointerException if {@code state} is null
+     */
+    StateBuffers(MemorySegment state, List<String> names, java.util.function.ToLongFunction<String> bytes) {
+        long total = 0;
+        long[] offsets = new long[names.size()];
+        for (int k = 0; k < names.size(); k++) {
+            offsets[k] = total;
+            total += roundUp4(bytes.applyAsLong(names.get(k)));
+        }
+        Segments.checkFloats("state", Objects.requireNonNull(state, "state"), total / Float.BYTES, true);
+        this.callers = state;
+        this.arena = null;
+        for (int k = 0; k < names.size(); k++) {
+            buffers.put(names.get(k), state.asSlice(offsets[k], bytes.applyAsLong(names.get(k))));
+        }
+    }
+
+    /** {@code bytes} rounded up to a multiple of 4: where the next buffer of caller-owned state starts. */
+    static long roundUp4(long bytes) {
+        return (bytes + 3) & ~3L;
+    }
+
+    /**
      * Allocates a buffer of {@code floats} floats for each name. Memory that is not there is an
      * {@link OutOfMemoryError} whose message starts with {@code what} and names the buffer and the
      * bytes; nothing stays allocated after a failure.

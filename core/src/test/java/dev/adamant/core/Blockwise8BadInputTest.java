@@ -72,15 +72,17 @@ class Blockwise8BadInputTest {
     }
 
     @Test
-    void callerOwnedAndMultiTensor8BitStateAreRefused() {
+    void callerOwnedStateOfTheWrongSizeAndMultiTensor8BitStateAreRefused() {
         OptimizerConfig c = AdamConfig.adamW().withStateFormat(Q);
+        // 5000 bytes of codes (already a whole number of floats), 20 blocks of absmax, twice.
+        assertEquals(2 * (5000 + 20 * 4) / 4, c.stateFloats(N));
+        assertEquals(2L * 100, c.stateFloats(100), "below the threshold: fp32");
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(2L * N * Float.BYTES, 64);
-            assertRefused(IllegalArgumentException.class, "state: 5000 parameters", () -> Optimizers.create(c, N, state));
-            assertTrue(state.asByteBuffer().equals(arena.allocate(state.byteSize()).asByteBuffer()), "state untouched");
-            assertRefused(IllegalArgumentException.class, "n: 5000", () -> c.stateFloats(N));
-            // Below the threshold the state is fp32, caller-owned allowed.
-            assertEquals(2L * 100, c.stateFloats(100));
+            MemorySegment fp32Sized = arena.allocate(2L * N * Float.BYTES, 64);
+            assertRefused(IllegalArgumentException.class, "state: ", () -> Optimizers.create(c, N, fp32Sized));
+            assertTrue(fp32Sized.asByteBuffer().equals(arena.allocate(fp32Sized.byteSize()).asByteBuffer()),
+                    "state untouched");
+            Optimizers.create(c, N, arena.allocate(c.stateFloats(N) * 4, 4)).close();
             Optimizers.create(c, 100, arena.allocate(800, 4)).close();
             List<ParamGroup> groups = List.of(ParamGroup.of(c, N));
             assertRefused(IllegalArgumentException.class, "groups[0].config", () -> Optimizers.multiTensor(groups));

@@ -208,6 +208,39 @@ class Blockwise8PropertyTest {
         });
     }
 
+    @Test
+    void callerOwnedStateIsOwnedStateAtTheDocumentedOffsets() {
+        qt().withExamples(60).forAll(Generate.range(0, 5), Generate.range(1, 5000),
+                Generate.longRange(Long.MIN_VALUE, Long.MAX_VALUE)).checkAssert((kind, n, seed) -> {
+            SplittableRandom r = new SplittableRandom(seed);
+            OptimizerConfig c = supported(kind, r);
+            // The layout, computed here: state1 (n bytes, rounded up to 4), absmax1 (a float a block), state2, absmax2.
+            long codes = (n + 3) / 4 * 4, absmax = (n + 255) / 256 * 4L;
+            List<String> names = c.stateNames(n);
+            long[] offsets = {0, codes, codes + absmax, 2 * codes + absmax};
+            assertEquals((names.size() / 2) * (codes + absmax), c.stateFloats(n) * 4, c + ": stateFloats(" + n + ")");
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment state = r.nextBoolean() ? arena.allocate(c.stateFloats(n) * 4, 4)
+                        : MemorySegment.ofArray(new float[(int) c.stateFloats(n)]);
+                try (Optimizer owned = Optimizers.create(c, n); Optimizer callers = Optimizers.create(c, n, state)) {
+                    float[] p0 = RandomConfigs.params(r, n);
+                    MemorySegment p1 = slice(arena, p0, 0), p2 = slice(arena, p0, 0);
+                    for (int t = 1; t <= STEPS; t++) {
+                        MemorySegment g = slice(arena, TestData.randomFloats(r, n, 1e-2f, false), 0);
+                        owned.step(p1, g);
+                        callers.step(p2, g);
+                    }
+                    TestData.assertSameBits(c + ": params", p1.toArray(F), p2.toArray(F));
+                    for (int k = 0; k < names.size(); k++) {
+                        byte[] expected = owned.state(names.get(k)).toArray(ValueLayout.JAVA_BYTE);
+                        assertArrayEquals(expected, state.asSlice(offsets[k], expected.length).toArray(ValueLayout.JAVA_BYTE),
+                                c + ": " + names.get(k) + " at byte " + offsets[k] + " of the caller's state");
+                    }
+                }
+            }
+        });
+    }
+
     private static DynamicMap map(int k) {
         return k == 0 ? DynamicMap.SIGNED : DynamicMap.UNSIGNED;
     }
