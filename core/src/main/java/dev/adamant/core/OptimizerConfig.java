@@ -7,11 +7,13 @@ import java.util.List;
 
 /**
  * The hyper-parameters of one optimizer kind: {@link AdamConfig} (Adam and AdamW), {@link SgdConfig},
- * {@link RmsPropConfig}, {@link AdagradConfig} or {@link LionConfig}. Immutable; each {@code with…}
+ * {@link RmsPropConfig}, {@link AdagradConfig}, {@link LionConfig} or {@link AdafactorConfig} (not
+ * elementwise: made per tensor with its shape, see its class comment). Immutable; each {@code with…}
  * method checks its argument and names it. What they share is here, so that a {@link ParamGroup} can hold any of them and
  * {@link MultiTensorOptimizer#setLr} can change any group's learning rate.
  */
-public sealed interface OptimizerConfig permits AdamConfig, SgdConfig, RmsPropConfig, AdagradConfig, LionConfig {
+public sealed interface OptimizerConfig permits AdamConfig, SgdConfig, RmsPropConfig, AdagradConfig, LionConfig,
+        AdafactorConfig {
     /** The learning rate. */
     double lr();
 

@@ -74,6 +74,7 @@ class CallerOwnedStateTest {
             case RmsPropConfig r -> Optimizers.rmsProp(r, n, impl);
             case AdagradConfig a -> Optimizers.adagrad(a, n, impl);
             case LionConfig l -> Optimizers.lion(l, n, impl);
+            case AdafactorConfig a -> throw new AssertionError("not drawn: " + a);   // no caller-owned state
         };
     }
 

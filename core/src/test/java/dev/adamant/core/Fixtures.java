@@ -82,6 +82,22 @@ final class Fixtures {
             };
         }
 
+        /** Adafactor over a {@code rows x cols} matrix, or with {@code rows} 0 a vector of {@code cols}. */
+        Optimizer adafactor(AdafactorConfig config, long rows, long cols) {
+            if (rows == 0) {
+                return switch (this) {
+                    case JVM_WIDE -> Optimizers.adafactor(config, cols);
+                    case PANAMA -> Optimizers.adafactor(config, cols, Implementation.PANAMA);
+                    case SCALAR -> Optimizers.adafactor(config, cols, Implementation.SCALAR);
+                };
+            }
+            return switch (this) {
+                case JVM_WIDE -> Optimizers.adafactor(config, rows, cols);
+                case PANAMA -> Optimizers.adafactor(config, rows, cols, Implementation.PANAMA);
+                case SCALAR -> Optimizers.adafactor(config, rows, cols, Implementation.SCALAR);
+            };
+        }
+
         /** The implementation by name; JVM_WIDE is the JVM-wide choice. */
         Implementation implementation() {
             return switch (this) {

@@ -207,6 +207,7 @@ class MultiTensorPropertyTest {
             case RmsPropConfig r -> Optimizers.rmsProp(r, n);
             case AdagradConfig a -> Optimizers.adagrad(a, n);
             case LionConfig l -> Optimizers.lion(l, n);
+            case AdafactorConfig a -> throw new AssertionError("not drawn: " + a);   // not multi-tensor
         };
     }
 
