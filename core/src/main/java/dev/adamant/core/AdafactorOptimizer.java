@@ -124,18 +124,17 @@ final class AdafactorOptimizer implements Optimizer {
             throw new IllegalArgumentException("config: expected this optimizer's kind, AdafactorConfig, got "
                     + StepRules.kind(next));
         }
-        guard.acquire(() -> busy("setConfig"));
-        try {
-            config = a;
-        } finally {
-            guard.release();
-        }
+        replaceConfig("setConfig", a);
     }
 
     @Override
     public void setLr(double lr) {
-        AdafactorConfig next = config.withLr(lr);
-        guard.acquire(() -> busy("setLr"));
+        replaceConfig("setLr", config.withLr(lr));
+    }
+
+    /** Makes {@code next} the config from the next step on, holding the flag ({@code what}: the call). */
+    private void replaceConfig(String what, AdafactorConfig next) {
+        guard.acquire(() -> busy(what));
         try {
             config = next;
         } finally {

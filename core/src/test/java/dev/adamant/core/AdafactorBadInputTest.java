@@ -1,7 +1,7 @@
 package dev.adamant.core;
 
+import static dev.adamant.core.BadInputTest.assertRefused;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.foreign.Arena;
@@ -19,13 +19,6 @@ import org.junit.jupiter.api.function.Executable;
  */
 class AdafactorBadInputTest {
     private static final int ROWS = 5, COLS = 11, N = ROWS * COLS;
-
-    private static <T extends Throwable> T assertRefused(Class<T> type, String mentions, Executable call) {
-        T e = assertThrows(type, call);
-        assertTrue(e.getMessage() != null && e.getMessage().contains(mentions),
-                "message should mention \"" + mentions + "\": " + e.getMessage());
-        return e;
-    }
 
     @Test
     void hyperParameters() {

@@ -3,12 +3,8 @@ package dev.adamant.core;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import java.io.IOException;
-import java.io.StringReader;
-import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Locale;
 import java.util.Properties;
@@ -70,13 +66,7 @@ class AdafactorFixtureTest {
     @MethodSource("cases")
     void matchesPyTorchBitForBit(String name, Fixtures.Kernels kernels, boolean onTeam) {
         kernels.assumeAvailable();
-        Properties p = new Properties();
-        try {
-            p.load(new StringReader(new String(Fixtures.resource(DIR + name + "/case.properties"),
-                    StandardCharsets.UTF_8)));
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        Properties p = Fixtures.properties(DIR + name + "/case.properties");
         int n = Integer.parseInt(p.getProperty("n")), steps = Integer.parseInt(p.getProperty("steps"));
         String[] shape = p.getProperty("shape").trim().split("x");
         long rows = shape.length == 2 ? Long.parseLong(shape[0]) : 0;

@@ -124,6 +124,17 @@ final class Fixtures {
         }
     }
 
+    /** A fixture's {@code case.properties}, read from class-path resource {@code name}. */
+    static java.util.Properties properties(String name) {
+        java.util.Properties p = new java.util.Properties();
+        try {
+            p.load(new java.io.StringReader(new String(resource(name), StandardCharsets.UTF_8)));
+        } catch (IOException e) {
+            throw new UncheckedIOException(name, e);
+        }
+        return p;
+    }
+
     /** Whether class-path resource {@code name} exists. */
     static boolean hasResource(String name) {
         return Fixtures.class.getClassLoader().getResource(name) != null;

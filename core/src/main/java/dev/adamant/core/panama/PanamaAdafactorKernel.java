@@ -121,7 +121,6 @@ final class PanamaAdafactorKernel implements AdafactorKernel {
         final FloatVector eps = FloatVector.broadcast(FLOATS, s.eps1Squared());
         final FloatVector one = FloatVector.broadcast(FLOATS, 1f);
         final FloatVector negA = FloatVector.broadcast(FLOATS, negAlpha);
-        final boolean toUpdate = update != null;
         final long stride = FLOATS.vectorByteSize(), end = from + count;
         long k = from;
         while (k < end) {
@@ -133,14 +132,7 @@ final class PanamaAdafactorKernel implements AdafactorKernel {
                 final long o = o0 + q;
                 FloatVector c = FloatVector.fromMemorySegment(FLOATS, colVar, c0 + q, ORDER);
                 FloatVector g = FloatVector.fromMemorySegment(FLOATS, grad, o, ORDER).mul(gf);
-                FloatVector u = one.div(r.mul(c).div(mean).max(eps).sqrt()).mul(g);
-                FloatVector p0 = FloatVector.fromMemorySegment(FLOATS, param, o, ORDER);
-                FloatVector p = u.fma(negA, p0.mul(decay));
-                if (toUpdate) {
-                    p0.sub(p).intoMemorySegment(update, o, ORDER);
-                } else {
-                    p.intoMemorySegment(param, o, ORDER);
-                }
+                apply(param, update, o, one.div(r.mul(c).div(mean).max(eps).sqrt()).mul(g), negA, decay);
             }
             TWIN.factoredApply(s, param, grad, update, cols, rowVar, colVar, rowVarMean, negAlpha, k + bound,
                     segmentEnd - k - bound);
@@ -180,20 +172,24 @@ final class PanamaAdafactorKernel implements AdafactorKernel {
         final FloatVector eps = FloatVector.broadcast(FLOATS, s.eps1Squared());
         final FloatVector one = FloatVector.broadcast(FLOATS, 1f);
         final FloatVector negA = FloatVector.broadcast(FLOATS, negAlpha);
-        final boolean toUpdate = update != null;
         final long bound = FLOATS.loopBound(count), stride = FLOATS.vectorByteSize();
         for (long o = from * Float.BYTES, end = (from + bound) * Float.BYTES; o < end; o += stride) {
             FloatVector g = FloatVector.fromMemorySegment(FLOATS, grad, o, ORDER).mul(gf);
             FloatVector v = FloatVector.fromMemorySegment(FLOATS, variance, o, ORDER);
-            FloatVector u = one.div(v.max(eps).sqrt()).mul(g);
-            FloatVector p0 = FloatVector.fromMemorySegment(FLOATS, param, o, ORDER);
-            FloatVector p = u.fma(negA, p0.mul(decay));
-            if (toUpdate) {
-                p0.sub(p).intoMemorySegment(update, o, ORDER);
-            } else {
-                p.intoMemorySegment(param, o, ORDER);
-            }
+            apply(param, update, o, one.div(v.max(eps).sqrt()).mul(g), negA, decay);
         }
         TWIN.vectorApply(s, param, grad, update, variance, negAlpha, from + bound, count - bound);
+    }
+
+    /** The twin's {@code apply} on the vector at byte offset {@code o}. */
+    private static void apply(MemorySegment param, MemorySegment update, long o, FloatVector u, FloatVector negA,
+                              FloatVector decay) {
+        FloatVector p0 = FloatVector.fromMemorySegment(FLOATS, param, o, ORDER);
+        FloatVector p = u.fma(negA, p0.mul(decay));
+        if (update != null) {
+            p0.sub(p).intoMemorySegment(update, o, ORDER);
+        } else {
+            p.intoMemorySegment(param, o, ORDER);
+        }
     }
 }

@@ -133,24 +133,32 @@ public final class ScalarAdafactorKernel implements AdafactorKernel {
                               long cols, MemorySegment rowVar, MemorySegment colVar, float rowVarMean,
                               float negAlpha, long from, long count) {
         final float gf = s.gradFactor(), decay = s.decayFactor();
-        final boolean toUpdate = update != null;
         final long end = from + count;
         long i = from / cols, j = from % cols;
         float r = count > 0 ? rowVar.getAtIndex(F, i) : 0f;
         for (long k = from; k < end; k++) {
             float v = r * colVar.getAtIndex(F, j) / rowVarMean;
             float u = s.update(v, grad.getAtIndex(F, k) * gf);
-            float p0 = param.getAtIndex(F, k);
-            float p = Math.fma(u, negAlpha, p0 * decay);
-            if (toUpdate) {
-                update.setAtIndex(F, k, p0 - p);
-            } else {
-                param.setAtIndex(F, k, p);
-            }
+            apply(param, update, k, u, negAlpha, decay);
             if (++j == cols && k + 1 < end) {
                 j = 0;
                 r = rowVar.getAtIndex(F, ++i);
             }
+        }
+    }
+
+    /**
+     * The last operation of a step on element {@code k}: {@code p' = fma(u, negAlpha, p * decay)}
+     * into {@code param}, or in update mode ({@code update} non-null) {@code p - p'} into {@code update}.
+     */
+    private static void apply(MemorySegment param, MemorySegment update, long k, float u, float negAlpha,
+                              float decay) {
+        float p0 = param.getAtIndex(F, k);
+        float p = Math.fma(u, negAlpha, p0 * decay);
+        if (update != null) {
+            update.setAtIndex(F, k, p0 - p);
+        } else {
+            param.setAtIndex(F, k, p);
         }
     }
 
@@ -187,16 +195,9 @@ public final class ScalarAdafactorKernel implements AdafactorKernel {
     public void vectorApply(AdafactorStep s, MemorySegment param, MemorySegment grad, MemorySegment update,
                             MemorySegment variance, float negAlpha, long from, long count) {
         final float gf = s.gradFactor(), decay = s.decayFactor();
-        final boolean toUpdate = update != null;
         for (long k = from, end = from + count; k < end; k++) {
             float u = s.update(variance.getAtIndex(F, k), grad.getAtIndex(F, k) * gf);
-            float p0 = param.getAtIndex(F, k);
-            float p = Math.fma(u, negAlpha, p0 * decay);
-            if (toUpdate) {
-                update.setAtIndex(F, k, p0 - p);
-            } else {
-                param.setAtIndex(F, k, p);
-            }
+            apply(param, update, k, u, negAlpha, decay);
         }
     }
 }
