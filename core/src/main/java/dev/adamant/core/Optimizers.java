@@ -54,6 +54,13 @@ public final class Optimizers {
      * (rows + cols)} bytes of state and {@code 4 * cols} of scratch. A {@code 1 x n} or {@code n x 1}
      * tensor is a matrix too, as in PyTorch. Refused with an exception naming the argument: null
      * {@code config}, {@code rows} or {@code cols} below 1, or a product above {@code Buffers.MAX_FLOATS}.
+     *
+     * <p>The step's sums (norms, row and column means) run on the calling thread in PyTorch's order
+     * ({@link AdafactorConfig}, {@code AdafactorKernel}); {@code step(params, grads, team)} splits
+     * only the last, elementwise pass, bit-identical to the serial step; the {@code Executor} and
+     * {@code parallelism} overloads run on the calling thread. Update mode always needs the
+     * parameters (the step size is their RMS); {@link Optimizer#beginStep()} is refused
+     * ({@link UnsupportedOperationException}): a step cannot be applied in separate ranges.
      */
     public static Optimizer adafactor(AdafactorConfig config, long rows, long cols) {
         return AdafactorOptimizer.matrix(config, rows, cols, Kernels.provider());
