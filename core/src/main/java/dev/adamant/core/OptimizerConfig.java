@@ -49,6 +49,8 @@ public sealed interface OptimizerConfig permits AdamConfig, SgdConfig, RmsPropCo
      *   <li>Adagrad: {@code sum} (PyTorch's name). An optimizer that owns its state starts it at
      *       {@code initial_accumulator_value}; in caller-owned state the caller fills it.
      *   <li>Lion: {@code exp_avg}, the momentum (bitsandbytes' {@code state1}), zero at the start.
+     *   <li>Adafactor: refused ({@link UnsupportedOperationException}): its state depends on the
+     *       tensor's shape; its optimizer's {@link Optimizer#stateNames()} answers.
      * </ul>
      */
     default List<String> stateNames() {

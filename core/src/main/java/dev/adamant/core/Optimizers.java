@@ -60,7 +60,9 @@ public final class Optimizers {
      * only the last, elementwise pass, bit-identical to the serial step; the {@code Executor} and
      * {@code parallelism} overloads run on the calling thread. Update mode always needs the
      * parameters (the step size is their RMS); {@link Optimizer#beginStep()} is refused
-     * ({@link UnsupportedOperationException}): a step cannot be applied in separate ranges.
+     * ({@link UnsupportedOperationException}): a step cannot be applied in separate ranges. A
+     * non-finite gradient makes the state non-finite, and the step's sums carry it into other
+     * elements' updates, as in PyTorch.
      */
     public static Optimizer adafactor(AdafactorConfig config, long rows, long cols) {
         return AdafactorOptimizer.matrix(config, rows, cols, Kernels.provider());
