@@ -7,11 +7,13 @@ import java.util.List;
 
 /**
  * The hyper-parameters of one optimizer kind: {@link AdamConfig} (Adam and AdamW), {@link SgdConfig},
- * {@link RmsPropConfig}, {@link AdagradConfig} or {@link LionConfig}. Immutable; each {@code with…}
+ * {@link RmsPropConfig}, {@link AdagradConfig}, {@link LionConfig} or {@link AdafactorConfig} (not
+ * elementwise: made per tensor with its shape, see its class comment). Immutable; each {@code with…}
  * method checks its argument and names it. What they share is here, so that a {@link ParamGroup} can hold any of them and
  * {@link MultiTensorOptimizer#setLr} can change any group's learning rate.
  */
-public sealed interface OptimizerConfig permits AdamConfig, SgdConfig, RmsPropConfig, AdagradConfig, LionConfig {
+public sealed interface OptimizerConfig permits AdamConfig, SgdConfig, RmsPropConfig, AdagradConfig, LionConfig,
+        AdafactorConfig {
     /** The learning rate. */
     double lr();
 
@@ -78,6 +80,8 @@ public sealed interface OptimizerConfig permits AdamConfig, SgdConfig, RmsPropCo
      *   <li>Adagrad: {@code sum} (PyTorch's name). An optimizer that owns its state starts it at
      *       {@code initial_accumulator_value}; in caller-owned state the caller fills it.
      *   <li>Lion: {@code exp_avg}, the momentum (bitsandbytes' {@code state1}), zero at the start.
+     *   <li>Adafactor: refused ({@link UnsupportedOperationException}): its state depends on the
+     *       tensor's shape; its optimizer's {@link Optimizer#stateNames()} answers.
      * </ul>
      * These are the fp32 buffers, whatever {@link #stateFormat()}: an 8-bit config keeps them for
      * tensors below its {@link StateFormat#minBlockwiseSize()}; see {@link #stateNames(long)}.

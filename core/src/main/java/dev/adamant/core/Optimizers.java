@@ -49,9 +49,49 @@ public final class Optimizers {
     }
 
     /**
+     * Adafactor over one {@code rows x cols} matrix (row-major floats), with PyTorch's factored
+     * second moments {@code row_var} (rows floats) and {@code col_var} (cols floats): {@code 4 *
+     * (rows + cols)} bytes of state and {@code 4 * cols} of scratch. A {@code 1 x n} or {@code n x 1}
+     * tensor is a matrix too, as in PyTorch. Refused with an exception naming the argument: null
+     * {@code config}, {@code rows} or {@code cols} below 1, or a product above {@code Buffers.MAX_FLOATS}.
+     *
+     * <p>The step's sums (norms, row and column means) run on the calling thread in PyTorch's order
+     * ({@link AdafactorConfig}, {@code AdafactorKernel}); {@code step(params, grads, team)} splits
+     * only the last, elementwise pass, bit-identical to the serial step; the {@code Executor} and
+     * {@code parallelism} overloads run on the calling thread. Update mode always needs the
+     * parameters (the step size is their RMS); {@link Optimizer#beginStep()} is refused
+     * ({@link UnsupportedOperationException}): a step cannot be applied in separate ranges. A
+     * non-finite gradient makes the state non-finite, and the step's sums carry it into other
+     * elements' updates, as in PyTorch.
+     */
+    public static Optimizer adafactor(AdafactorConfig config, long rows, long cols) {
+        return AdafactorOptimizer.matrix(config, rows, cols, Kernels.provider());
+    }
+
+    /** {@link #adafactor(AdafactorConfig, long, long)} on the named kernels: for benchmarks and tests. */
+    public static Optimizer adafactor(AdafactorConfig config, long rows, long cols, Implementation implementation) {
+        return AdafactorOptimizer.matrix(config, rows, cols,
+                Objects.requireNonNull(implementation, "implementation").provider());
+    }
+
+    /**
+     * Adafactor over one vector of {@code n} floats (a 1-D tensor): a full second moment,
+     * {@code variance}, 4 bytes a parameter. {@link #create(OptimizerConfig, long)} makes the same.
+     */
+    public static Optimizer adafactor(AdafactorConfig config, long n) {
+        return AdafactorOptimizer.vector(config, n, Kernels.provider());
+    }
+
+    /** {@link #adafactor(AdafactorConfig, long)} on the named kernels: for benchmarks and tests. */
+    public static Optimizer adafactor(AdafactorConfig config, long n, Implementation implementation) {
+        return AdafactorOptimizer.vector(config, n, Objects.requireNonNull(implementation, "implementation").provider());
+    }
+
+    /**
      * The optimizer {@code config} names (Adam/AdamW, SGD, RMSProp, Adagrad or Lion) over {@code n}
      * parameters, with its own state (zeroed; Adagrad's {@code sum} at its initial accumulator value),
-     * as {@link #adam}, {@link #sgd}, {@link #rmsProp}, {@link #adagrad} or {@link #lion} makes it.
+     * as {@link #adam}, {@link #sgd}, {@link #rmsProp}, {@link #adagrad} or {@link #lion} makes it;
+     * Adafactor as a vector of {@code n} ({@link #adafactor(AdafactorConfig, long)}).
      */
     public static Optimizer create(OptimizerConfig config, long n) {
         return create(config, n, Kernels.provider(), null, false);
@@ -196,6 +236,14 @@ public final class Optimizers {
             s.checkConsistent();
         }
         Blockwise8Rules.checkSupported("config", config);
+        if (config instanceof AdafactorConfig a) {
+            if (callerOwned) {
+                throw new IllegalArgumentException("state: Adafactor keeps no caller-owned state (its row_var and"
+                        + " col_var depend on the tensor's shape): make it with Optimizers.adafactor(config, rows, cols)"
+                        + " or Optimizers.adafactor(config, n), which own theirs");
+            }
+            return AdafactorOptimizer.vector(a, n, kernels);
+        }
         return new FlatOptimizer(config, n, kernels, state, callerOwned);
     }
 }

@@ -20,6 +20,7 @@ final class StepRules {
             case RmsPropConfig r -> RmsPropRules.stateNames(r);
             case AdagradConfig a -> AdagradRules.stateNames(a);
             case LionConfig l -> LionRules.stateNames(l);
+            case AdafactorConfig a -> throw AdafactorOptimizer.notFlat("config");
         };
     }
 
@@ -39,6 +40,7 @@ final class StepRules {
             case RmsPropConfig r -> RmsPropRules.stateNames(r.withMomentum(1).withCentered(true));
             case AdagradConfig a -> AdagradRules.stateNames(a);
             case LionConfig l -> LionRules.stateNames(l);
+            case AdafactorConfig a -> throw AdafactorOptimizer.notFlat("config");
         };
     }
 
@@ -55,6 +57,7 @@ final class StepRules {
             case RmsPropConfig r -> RmsPropRules.prepare(r, kernels.rmsProp(), t, o, state);
             case AdagradConfig a -> AdagradRules.prepare(a, kernels.adagrad(), t, o, state);
             case LionConfig l -> LionRules.prepare(l, kernels.lion(), t, o, state);
+            case AdafactorConfig a -> throw AdafactorOptimizer.notFlat("config");
         };
     }
 
@@ -96,6 +99,9 @@ final class StepRules {
      */
     static void checkConsistent(String name, OptimizerConfig c) {
         Blockwise8Rules.checkSupported(name, c);
+        if (c instanceof AdafactorConfig) {   // multi-tensor groups: Adafactor is made per tensor
+            throw AdafactorOptimizer.notFlat(name);
+        }
         if (c instanceof SgdConfig s) {
             try {
                 s.checkConsistent();

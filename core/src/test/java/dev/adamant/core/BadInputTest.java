@@ -22,7 +22,7 @@ import org.junit.jupiter.api.function.Executable;
 class BadInputTest {
     private static final int N = 37;
 
-    private static <T extends Throwable> T assertRefused(Class<T> type, String mentions, Executable call) {
+    static <T extends Throwable> T assertRefused(Class<T> type, String mentions, Executable call) {
         T e = assertThrows(type, call);
         assertTrue(e.getMessage() != null && e.getMessage().contains(mentions),
                 "message should mention \"" + mentions + "\": " + e.getMessage());

@@ -82,6 +82,22 @@ final class Fixtures {
             };
         }
 
+        /** Adafactor over a {@code rows x cols} matrix, or with {@code rows} 0 a vector of {@code cols}. */
+        Optimizer adafactor(AdafactorConfig config, long rows, long cols) {
+            if (rows == 0) {
+                return switch (this) {
+                    case JVM_WIDE -> Optimizers.adafactor(config, cols);
+                    case PANAMA -> Optimizers.adafactor(config, cols, Implementation.PANAMA);
+                    case SCALAR -> Optimizers.adafactor(config, cols, Implementation.SCALAR);
+                };
+            }
+            return switch (this) {
+                case JVM_WIDE -> Optimizers.adafactor(config, rows, cols);
+                case PANAMA -> Optimizers.adafactor(config, rows, cols, Implementation.PANAMA);
+                case SCALAR -> Optimizers.adafactor(config, rows, cols, Implementation.SCALAR);
+            };
+        }
+
         /** The implementation by name; JVM_WIDE is the JVM-wide choice. */
         Implementation implementation() {
             return switch (this) {
@@ -106,6 +122,17 @@ final class Fixtures {
         } catch (IOException e) {
             throw new UncheckedIOException(name, e);
         }
+    }
+
+    /** A fixture's {@code case.properties}, read from class-path resource {@code name}. */
+    static java.util.Properties properties(String name) {
+        java.util.Properties p = new java.util.Properties();
+        try {
+            p.load(new java.io.StringReader(new String(resource(name), StandardCharsets.UTF_8)));
+        } catch (IOException e) {
+            throw new UncheckedIOException(name, e);
+        }
+        return p;
     }
 
     /** Whether class-path resource {@code name} exists. */

@@ -224,6 +224,7 @@ class StepOptionsPropertyTest {
                     .withMomentum(m.momentum() == 0 ? 0 : Math.max(((RmsPropConfig) other).momentum(), 0.1));
             case AdagradConfig a -> other;   // always sum
             case LionConfig l -> other;      // always exp_avg
+            case AdafactorConfig a -> throw new AssertionError("not drawn: " + a);   // made per tensor
         };
     }
 }

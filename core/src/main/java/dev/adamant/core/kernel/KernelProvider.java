@@ -20,4 +20,6 @@ public interface KernelProvider {
     AdagradKernel adagrad();
 
     LionKernel lion();
+
+    AdafactorKernel adafactor();
 }

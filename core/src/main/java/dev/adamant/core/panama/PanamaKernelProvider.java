@@ -1,5 +1,6 @@
 package dev.adamant.core.panama;
 
+import dev.adamant.core.kernel.AdafactorKernel;
 import dev.adamant.core.kernel.AdagradKernel;
 import dev.adamant.core.kernel.AdamKernel;
 import dev.adamant.core.kernel.KernelProvider;
@@ -24,4 +25,5 @@ public final class PanamaKernelProvider implements KernelProvider {
     @Override public RmsPropKernel rmsProp() { return PanamaRmsPropKernel.INSTANCE; }
     @Override public AdagradKernel adagrad() { return PanamaAdagradKernel.INSTANCE; }
     @Override public LionKernel lion() { return PanamaLionKernel.INSTANCE; }
+    @Override public AdafactorKernel adafactor() { return PanamaAdafactorKernel.INSTANCE; }
 }

@@ -1,5 +1,6 @@
 package dev.adamant.core.scalar;
 
+import dev.adamant.core.kernel.AdafactorKernel;
 import dev.adamant.core.kernel.AdagradKernel;
 import dev.adamant.core.kernel.AdamKernel;
 import dev.adamant.core.kernel.KernelProvider;
@@ -20,4 +21,5 @@ public final class ScalarKernelProvider implements KernelProvider {
     @Override public RmsPropKernel rmsProp() { return ScalarRmsPropKernel.INSTANCE; }
     @Override public AdagradKernel adagrad() { return ScalarAdagradKernel.INSTANCE; }
     @Override public LionKernel lion() { return ScalarLionKernel.INSTANCE; }
+    @Override public AdafactorKernel adafactor() { return ScalarAdafactorKernel.INSTANCE; }
 }
