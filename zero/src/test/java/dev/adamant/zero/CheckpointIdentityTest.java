@@ -243,8 +243,8 @@ class CheckpointIdentityTest {
         list.add(new Crafted("save id not hex", line("^save \\S+$", "save 0123456789abcdefXYZ3456789abcdef"),
                 "header field save: expected 32 lowercase hex digits"));
         list.add(new Crafted("save id missing", line("^save \\S+\\n", ""), "the header lacks field save"));
-        list.add(new Crafted("another format version in the text", line("^adamant-checkpoint 2$", "adamant-checkpoint 1"),
-                "header field adamant-checkpoint: says format version 1, the file's start 2"));
+        list.add(new Crafted("another format version in the text", line("^adamant-checkpoint 3$", "adamant-checkpoint 1"),
+                "header field adamant-checkpoint: says format version 1, the file's start 3"));
         list.add(new Crafted("a field twice", line("^(iterations \\S+)$", "$1\n$1"), "header field iterations: appears twice"));
         list.add(new Crafted("a field with a value too many", line("^(iterations \\S+)$", "$1 7"),
                 "header field iterations: expected one value, got \"iterations 20 7\""));
@@ -420,14 +420,14 @@ class CheckpointIdentityTest {
         Path v2 = Files.createDirectories(mixed.resolve("step-000000000005"));
         unpackV1(tmp.resolve("again"));
         Files.copy(tmp.resolve("again/step-000000000005").resolve(SHARD_0), v2.resolve(SHARD_0));
-        resaveAsFormat2(tmp.resolve("again"), tmp.resolve("v2"));
+        resaveAsCurrentFormat(tmp.resolve("again"), tmp.resolve("v2"));
         Files.copy(tmp.resolve("v2/step-000000000005").resolve(SHARD_1), v2.resolve(SHARD_1));
         m = assertThrows(CheckpointException.class, () -> ZeroCheckpoint.inspect(mixed)).getMessage();
-        assertTrue(m.contains("not of one save (format version 2 vs 1)"), m);
+        assertTrue(m.contains("not of one save (format version 3 vs 1)"), m);
     }
 
-    /** Restores the format-1 checkpoint in {@code from} on 2 devices and saves it unchanged into {@code to}. */
-    private static void resaveAsFormat2(Path from, Path to) {
+    /** Restores the format-1 checkpoint in {@code from} on 2 devices and saves it unchanged, in the current format, into {@code to}. */
+    private static void resaveAsCurrentFormat(Path from, Path to) {
         dev.adamant.zero.comm.inprocess.InProcessGroup.create(2, Duration.ofMinutes(1)).run(comm -> {
             ZeroCheckpoint.Restored r = ZeroCheckpoint.restore(v1Config(),
                     dev.adamant.zero.partition.FlatLayout.of(v1Sizes(), 2, 16), comm, from);
