@@ -11,8 +11,6 @@ import dev.adamant.core.Optimizer;
 import dev.adamant.core.Optimizers;
 import dev.adamant.core.StateFormat;
 import dev.adamant.core.Team;
-import dev.adamant.fp16.BFloat16;
-import dev.adamant.fp16.Half;
 import dev.adamant.fp16.Precision;
 import dev.adamant.fp16.Rounding;
 import dev.adamant.fp16.scaling.DynamicLossScaler;
@@ -59,18 +57,6 @@ class Blockwise8MixedPrecisionTest {
         return AdamConfig.adamW().withLr(1e-2).withStateFormat(StateFormat.BLOCKWISE_8BIT);
     }
 
-    private static DynamicLossScaler scaler() {
-        return DynamicLossScaler.builder().initScale(1024).growthInterval(3).hysteresis(2).build();
-    }
-
-    private static void encode(Precision p, MemorySegment floats, MemorySegment halves) {
-        if (p == Precision.FP16) {
-            Half.encode(floats, halves);
-        } else {
-            BFloat16.encode(floats, halves);
-        }
-    }
-
     private static byte[] bytes(MemorySegment s) {
         return s.toArray(B);
     }
@@ -98,9 +84,9 @@ class Blockwise8MixedPrecisionTest {
         }
         try (Arena arena = Arena.ofShared(); Team team = Team.create(2);
              MixedPrecisionOptimizerTest.Reference ref = new MixedPrecisionOptimizerTest.Reference(arena, precision,
-                     Optimizers.adam(config(), n), scaler(), maxNorm, rounding, init);
+                     Optimizers.adam(config(), n), MixedPrecisionOptimizerTest.scaler(), maxNorm, rounding, init);
              MixedPrecisionOptimizer mixed = MixedPrecisionOptimizer.builder(Optimizers.adam(config(), n), precision)
-                     .lossScaler(scaler()).maxGradNorm(maxNorm).rounding(rounding).build()) {
+                     .lossScaler(MixedPrecisionOptimizerTest.scaler()).maxGradNorm(maxNorm).rounding(rounding).build()) {
             assertEquals(List.of("state1", "absmax1", "state2", "absmax2"), mixed.optimizer().stateNames());
             MemorySegment params = arena.allocate(n * 2L, 64), refParams = arena.allocate(n * 2L, 64);
             mixed.loadMaster(MemorySegment.ofArray(init));
@@ -118,7 +104,7 @@ class Blockwise8MixedPrecisionTest {
                 if (step == 3) {
                     g32.setAtIndex(F, n - 1, Float.POSITIVE_INFINITY);   // in the partial last block
                 }
-                encode(precision, g32, g16);
+                MixedPrecisionOptimizerTest.encode(precision, g32, g16);
                 StepReport report = switch (mode) {
                     case 0 -> mixed.step(params, g16);
                     case 1 -> mixed.step(params, g16, pool, 3);
@@ -155,7 +141,7 @@ class Blockwise8MixedPrecisionTest {
             SplittableRandom r = new SplittableRandom(7);
             try (Arena arena = Arena.ofShared();
                  MixedPrecisionOptimizer straight = MixedPrecisionOptimizer.builder(Optimizers.adam(config(), n), precision)
-                         .lossScaler(scaler()).rounding(Rounding.stochastic(5)).build()) {
+                         .lossScaler(MixedPrecisionOptimizerTest.scaler()).rounding(Rounding.stochastic(5)).build()) {
                 MemorySegment p1 = arena.allocate(n * 2L), g32 = arena.allocate(n * 4L), g16 = arena.allocate(n * 2L);
                 for (int i = 0; i < n; i++) {
                     g32.setAtIndex(F, i, (float) r.nextGaussian());
@@ -169,7 +155,7 @@ class Blockwise8MixedPrecisionTest {
                     }
                 }
                 for (int s = 0; s < 3; s++) {
-                    encode(precision, MemorySegment.ofArray(grads[s]), g16);
+                    MixedPrecisionOptimizerTest.encode(precision, MemorySegment.ofArray(grads[s]), g16);
                     straight.step(p1, g16);
                 }
                 // The checkpoint: every buffer by name, as bytes, and the 16-bit parameters.
@@ -183,7 +169,7 @@ class Blockwise8MixedPrecisionTest {
                 MemorySegment p2 = arena.allocate(n * 2L);
                 MemorySegment.copy(p1, 0, p2, 0, n * 2L);
                 try (MixedPrecisionOptimizer resumed = MixedPrecisionOptimizer.builder(Optimizers.adam(config(), n),
-                        precision).lossScaler(scaler()).rounding(Rounding.stochastic(5)).build()) {
+                        precision).lossScaler(MixedPrecisionOptimizerTest.scaler()).rounding(Rounding.stochastic(5)).build()) {
                     Map<String, Long> sizes = new LinkedHashMap<>();
                     resumed.restore(steps, scalerState, (name, target) -> {
                         sizes.put(name, target.byteSize());
@@ -194,7 +180,7 @@ class Blockwise8MixedPrecisionTest {
                             "absmax2", 4 * blocks), sizes);
                     assertEquals(List.copyOf(saved.keySet()), List.copyOf(sizes.keySet()), "restore's order");
                     for (int s = 3; s < 6; s++) {
-                        encode(precision, MemorySegment.ofArray(grads[s]), g16);
+                        MixedPrecisionOptimizerTest.encode(precision, MemorySegment.ofArray(grads[s]), g16);
                         StepReport a = straight.step(p1, g16);
                         StepReport b = resumed.step(p2, g16, pool, 2);
                         assertEquals(a, b, "step " + s);
