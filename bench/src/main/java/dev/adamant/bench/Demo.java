@@ -8,6 +8,7 @@ import dev.adamant.core.Optimizers;
 import dev.adamant.core.ParamGroup;
 import dev.adamant.core.RmsPropConfig;
 import dev.adamant.core.SgdConfig;
+import dev.adamant.core.StateFormat;
 import dev.adamant.core.Team;
 import dev.adamant.fp16.Precision;
 import dev.adamant.zero.CheckpointException;
@@ -252,6 +253,7 @@ public final class Demo {
         String part = "all";
         int stage = 2, devices = 2, steps = 400, width = 128, microBatch = 64;
         Precision precision = Precision.FP16;
+        StateFormat states = StateFormat.FP32;
         long seed = 42;
         Path png = null;
         boolean mpi = false, devicesGiven = false, partGiven = false;
@@ -271,7 +273,7 @@ public final class Demo {
             }
             if (!List.of("--n", "--kernel-steps", "--threads", "--part", "--stage", "--devices", "--precision",
                     "--steps", "--width", "--micro-batch", "--seed", "--png", "--backend", "--save", "--resume",
-                    "--save-every").contains(arg)) {
+                    "--save-every", "--states").contains(arg)) {
                 fail("unknown option \"" + args[i] + "\"");
             }
             if (value == null) {
@@ -306,6 +308,14 @@ public final class Demo {
                 case "--save" -> save = Path.of(value);
                 case "--resume" -> resume = Path.of(value);
                 case "--save-every" -> saveEvery = (int) positive(arg, value, Integer.MAX_VALUE);
+                case "--states" -> states = switch (value.toLowerCase(Locale.ROOT)) {
+                    case "fp32" -> StateFormat.FP32;
+                    case "8bit" -> StateFormat.BLOCKWISE_8BIT;
+                    default -> {
+                        fail("--states: expected fp32 or 8bit, got \"" + value + "\"");
+                        yield null;
+                    }
+                };
                 case "--precision" -> precision = switch (value.toLowerCase(Locale.ROOT)) {
                     case "fp16" -> Precision.FP16;
                     case "bf16" -> Precision.BF16;
@@ -353,7 +363,7 @@ public final class Demo {
         }
         boolean all = part.equals("all");
         ZeroDemo.Options zero = all || part.equals("zero")
-                ? new ZeroDemo.Options(stage, devices, precision, steps, width, microBatch, 3e-3, seed, png, mpi,
+                ? new ZeroDemo.Options(stage, devices, precision, states, steps, width, microBatch, 3e-3, seed, png, mpi,
                         devicesGiven, new ZeroRun.Checkpointing(save, saveEvery, resume)) : null;
         return new Options(n, kernelSteps, threads, all || part.equals("kernels"), all || part.equals("mixed"), zero);
     }
@@ -419,6 +429,8 @@ public final class Demo {
         out.println("  --backend B      threads (default): devices are threads of this JVM; mpi: one device per");
         out.println("                   process of an MPI job, mpirun -np N java ... Demo --backend mpi (zero part only)");
         out.println("  --precision F    fp16 (default) or bf16");
+        out.println("  --states S       Adam's state: fp32 (default) or 8bit (bitsandbytes' block-wise 8-bit states for");
+        out.println("                   layers of 4096+ parameters; the memory table then shows fp32 and 8-bit side by side)");
         out.println("  --steps K        training steps (default 400)");
         out.println("  --width W        hidden layer width of the MLP {32, W, W, 8} (default 128)");
         out.println("  --micro-batch B  examples per device and step (default 64)");

@@ -1,6 +1,7 @@
 package dev.adamant.bench;
 
 import dev.adamant.core.AdamConfig;
+import dev.adamant.core.StateFormat;
 import dev.adamant.examples.Mlp;
 import dev.adamant.examples.ZeroTraining;
 import dev.adamant.fp16.Precision;
@@ -57,10 +58,15 @@ final class ZeroDemo {
      * @param devicesGiven whether {@code devices} came from the command line (with MPI it must then
      *     match the number of processes)
      */
-    record Options(int stage, int devices, Precision precision, int steps, int width, int microBatch, double lr,
-                   long seed, Path png, boolean mpi, boolean devicesGiven, ZeroRun.Checkpointing checkpoints) {
+    record Options(int stage, int devices, Precision precision, StateFormat states, int steps, int width, int microBatch,
+                   double lr, long seed, Path png, boolean mpi, boolean devicesGiven, ZeroRun.Checkpointing checkpoints) {
         Options withDevices(int n) {
-            return new Options(stage, n, precision, steps, width, microBatch, lr, seed, png, mpi, devicesGiven,
+            return new Options(stage, n, precision, states, steps, width, microBatch, lr, seed, png, mpi, devicesGiven,
+                    checkpoints);
+        }
+
+        Options withStates(StateFormat f) {
+            return new Options(stage, devices, precision, f, steps, width, microBatch, lr, seed, png, mpi, devicesGiven,
                     checkpoints);
         }
 
@@ -140,8 +146,9 @@ final class ZeroDemo {
 
     private static void header(Options o, PrintStream out, String devices) {
         out.printf(Locale.ROOT, "%nZeRO stage %d on %d devices (%s): MLP %s, %s parameters and gradients,"
-                        + " AdamW, dynamic loss scaling; %d examples a step (%d per device)%n", o.stage(), o.devices(),
-                devices, java.util.Arrays.toString(widths(o)), o.precision(), o.devices() * o.microBatch(),
+                        + " AdamW%s, dynamic loss scaling; %d examples a step (%d per device)%n", o.stage(), o.devices(),
+                devices, java.util.Arrays.toString(widths(o)), o.precision(),
+                o.states().isBlockwise8() ? " with 8-bit states (layers of 4096+)" : "", o.devices() * o.microBatch(),
                 o.microBatch());
     }
 
@@ -186,7 +193,7 @@ final class ZeroDemo {
                 layout.parameters(), layout.paddedSize(), o.devices(), layout.alignment(), layout.partitionSize());
 
         ZeroStage stage = ZeroStage.of(o.stage());
-        long formula = MemoryPlan.bytesPerDevice(stage, layout.paddedSize(), o.devices());
+        long formula = formula(stage, layout, o);
         out.printf(Locale.ROOT, "  memory per device (bytes, measured by each device's ledger):%n");
         out.printf(Locale.ROOT, "    %-6s %12s %12s %12s %12s %12s %12s %12s%n", "device", "params", "grads", "master",
                 "moments", "buckets", "gathered", "total");
@@ -198,8 +205,12 @@ final class ZeroDemo {
                     l.get(Purpose.COMMUNICATION_BUCKETS), l.get(Purpose.GATHERED_LAYERS), total);
         }
         String[] formulas = {"(2+2+K)Ψ", "2Ψ + 2Ψ + KΨ/N", "2Ψ + (2+K)Ψ/N", "(2+2+K)Ψ/N"};
-        out.printf(Locale.ROOT, "    formula %s with Ψ = %d (padded), N = %d, K = 12: %d bytes, + buckets and the gathered"
-                + " layer as named above%n", formulas[o.stage()], layout.paddedSize(), o.devices(), formula);
+        out.printf(Locale.ROOT, "    formula %s with Ψ = %d (padded), N = %d, %s: %d bytes, + buckets and the gathered"
+                + " layer as named above%n", formulas[o.stage()], layout.paddedSize(), o.devices(), o.states().isBlockwise8()
+                ? "K = 6 + 8 bytes per 256 (layers of 4096+), K = 12 (smaller layers)" : "K = 12", formula);
+        if (o.states().isBlockwise8()) {
+            formatTable(o, out);
+        }
         long psi = layout.paddedSize();
         double share = psi * (o.devices() - 1) / (double) o.devices();   // Ψ(N-1)/N elements
         // Per step: stage 0 all-reduces (2 shares), stages 1-2 reduce-scatter and, unless the step is
@@ -224,9 +235,68 @@ final class ZeroDemo {
         }
     }
 
+    /**
+     * The ZeRO table summed over the layers, each in the state format the run gives it (8-bit from
+     * 4096 elements of the layer, fp32 below: the device decides per tensor); with fp32 states, the
+     * K = 12 table of the whole padded model.
+     */
+    private static long formula(ZeroStage stage, FlatLayout layout, Options o) {
+        long sum = 0;
+        for (FlatLayout.Tensor t : layout.tensors()) {
+            StateFormat f = o.states().quantizes(t.count()) ? o.states() : StateFormat.FP32;
+            sum += MemoryPlan.bytesPerDevice(stage, t.paddedCount(), o.devices(), f);
+        }
+        return sum;
+    }
+
+    /**
+     * The saving: rank 0's bytes by purpose with fp32 and with 8-bit states side by side, each from a
+     * device set up at this run's stage and device count (everything is allocated up front).
+     */
+    private static void formatTable(Options o, PrintStream out) {
+        Map<Purpose, Long> fp32 = setUpLedger(o.withStates(StateFormat.FP32));
+        Map<Purpose, Long> eight = setUpLedger(o.withStates(o.states()));
+        out.printf(Locale.ROOT, "  memory per device, fp32 vs 8-bit Adam states (rank 0, stage %d, N = %d, bytes):%n",
+                o.stage(), o.devices());
+        out.printf(Locale.ROOT, "    %-9s %12s %12s %9s%n", "purpose", "fp32 states", "8-bit states", "8-bit/fp32");
+        String[] names = {"params", "grads", "master", "moments", "buckets", "gathered"};
+        long total32 = 0, total8 = 0;
+        for (Purpose p : Purpose.values()) {
+            long a = fp32.getOrDefault(p, 0L), b = eight.getOrDefault(p, 0L);
+            total32 += a;
+            total8 += b;
+            out.printf(Locale.ROOT, "    %-9s %12d %12d %9s%n", names[p.ordinal()], a, b, ratio(b, a));
+        }
+        out.printf(Locale.ROOT, "    %-9s %12d %12d %9s%n", "total", total32, total8, ratio(total8, total32));
+    }
+
+    private static String ratio(long num, long den) {
+        return den == 0 ? "-" : String.format(Locale.ROOT, "%.3f", num / (double) den);
+    }
+
+    /** Rank 0's ledger of a device set up with {@code o}'s options (no training needed). */
+    private static Map<Purpose, Long> setUpLedger(Options o) {
+        ZeroConfig config = config(o, ZeroStage.of(o.stage()));
+        List<Map<Purpose, Long>> out = new ArrayList<>();
+        try (Arena arena = Arena.ofShared(); Mlp probe = new Mlp(widths(o), o.precision(), 1)) {
+            FlatLayout layout = FlatLayout.of(probe.tensorSizes(), o.devices());
+            MemorySegment initial = arena.allocate(layout.paddedSize() * Float.BYTES, 64);
+            InProcessGroup.create(o.devices(), Duration.ofMinutes(1)).run(comm -> {
+                try (ZeroDevice d = new ZeroDevice(config, layout, comm, initial)) {
+                    if (comm.rank() == 0) {
+                        synchronized (out) {
+                            out.add(d.ledger().snapshot());
+                        }
+                    }
+                }
+            });
+        }
+        return out.get(0);
+    }
+
     private static ZeroConfig config(Options o, ZeroStage stage) {
         return ZeroConfig.builder().stage(stage).precision(o.precision())
-                .optimizer(AdamConfig.adamW().withLr(o.lr()))
+                .optimizer(AdamConfig.adamW().withLr(o.lr()).withStateFormat(o.states()))
                 .lossScaler(() -> DynamicLossScaler.builder().initScale(65536).growthInterval(50).build())
                 .globalBatch(o.devices() * o.microBatch()).build();
     }

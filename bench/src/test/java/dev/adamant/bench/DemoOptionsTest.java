@@ -38,6 +38,13 @@ class DemoOptionsTest {
     }
 
     @Test
+    void theStatesAreFp32Or8bit() throws Exception {
+        String out = refused("--part", "zero", "--states", "4bit");
+        assertTrue(out.contains("demo: --states: expected fp32 or 8bit, got \"4bit\""), out);
+        assertTrue(out.contains("--states S       Adam's state: fp32 (default) or 8bit"), out);
+    }
+
+    @Test
     void theBackendIsThreadsOrMpiAndMpiRunsTheZeroPartOnly() throws Exception {
         String out = refused("--backend", "nccl");
         assertTrue(out.contains("demo: --backend: expected threads or mpi, got \"nccl\""), out);

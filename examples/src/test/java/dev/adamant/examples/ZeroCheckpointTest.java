@@ -281,9 +281,9 @@ class ZeroCheckpointTest {
 
     @Test
     void aNewerFormatVersionIsRefused(@TempDir Path tmp) throws IOException {
-        poke(saved(tmp), 8, ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(3).array());
+        poke(saved(tmp), 8, ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(4).array());
         String m = refusal(tmp);
-        assertTrue(m.contains("format version 3 is newer than this library reads (2)"), m);
+        assertTrue(m.contains("format version 4 is newer than this library reads (3)"), m);
     }
 
     @Test

@@ -32,10 +32,46 @@ import java.util.zip.CRC32C;
  */
 final class CheckpointShard {
     static final byte[] MAGIC = "ADMNTCKP".getBytes(StandardCharsets.US_ASCII);
-    /** The format this library writes: 2 adds the save id. */
-    static final int VERSION = 2;
+    /** The format this library writes: 2 adds the save id, 3 the 8-bit block-wise optimizer states. */
+    static final int VERSION = 3;
     /** The first format with a save id: a shard of an older one cannot be told from another save's. */
     static final int SAVE_ID_SINCE = 2;
+    /** The first format with 8-bit states: {@link Dtype#U8} buffers, and absmax kinds counted in blocks. */
+    static final int BLOCKWISE_SINCE = 3;
+    /** Elements per block of 8-bit block-wise states. */
+    static final int BLOCK = 256;
+
+    /** What a buffer's elements are: floats, 16-bit values, or bytes (8-bit states' codes). */
+    enum Dtype {
+        FP32(4), FP16(2), BF16(2), U8(1);
+
+        private final int bytes;
+
+        Dtype(int bytes) {
+            this.bytes = bytes;
+        }
+
+        int bytes() {
+            return bytes;
+        }
+
+        static Dtype of(Precision p) {
+            return valueOf(p.name());
+        }
+    }
+
+    /**
+     * Whether {@code kind} is counted in blocks of {@value #BLOCK} elements rather than in elements:
+     * 8-bit states' {@code absmax1}, {@code absmax2} (a float a block).
+     */
+    static boolean perBlock(String kind) {
+        return kind.startsWith("absmax");
+    }
+
+    /** The units (elements, or blocks for {@link #perBlock} kinds) a tensor of {@code elements} has of {@code kind}. */
+    static long units(String kind, long elements) {
+        return perBlock(kind) ? (elements + BLOCK - 1) / BLOCK : elements;
+    }
     /** Magic (8), version, header length, header CRC32C, reserved (4 bytes each, little-endian). */
     static final int FIXED = 24;
     /** Buffers start at multiples of this: page-aligned for mapping. */
@@ -50,19 +86,23 @@ final class CheckpointShard {
 
     private CheckpointShard() {}
 
-    /** One raw buffer of the file: elements {@code [from, from + count)} of a tensor's {@code kind}. */
-    record Buffer(int tensor, String kind, Precision dtype, long from, long count, long offset, int crc) {
+    /**
+     * One raw buffer of the file: units {@code [from, from + count)} of a tensor's {@code kind}
+     * (elements; blocks of {@value #BLOCK} for {@link #perBlock} kinds).
+     */
+    record Buffer(int tensor, String kind, Dtype dtype, long from, long count, long offset, int crc) {
         long bytes() {
             return count * dtype.bytes();
         }
 
         String describe(List<String> names) {
-            return kind + " of tensor " + names.get(tensor) + " [" + from + ", " + (from + count) + ")";
+            return kind + " of tensor " + names.get(tensor) + (perBlock(kind) ? " blocks [" : " [") + from + ", "
+                    + (from + count) + ")";
         }
     }
 
     /** A buffer to write: which elements, and the segment holding exactly them. */
-    record Source(int tensor, String kind, Precision dtype, long from, MemorySegment data) {}
+    record Source(int tensor, String kind, Dtype dtype, long from, MemorySegment data) {}
 
     /**
      * What a shard's header says.
@@ -354,7 +394,7 @@ final class CheckpointShard {
                         names.add(URLDecoder.decode(w[1], StandardCharsets.UTF_8));
                         lengths.add(nonNegative(file, name, Long.parseLong(w[2])));
                     }
-                    case "buffer" -> buffers.add(buffer(file, w, lengths));
+                    case "buffer" -> buffers.add(buffer(file, version, w, lengths));
                     default -> throw new CheckpointException(file + ": unknown header field \"" + name
                             + "\" (the header's CRC matches: written by another program?)");
                 }
@@ -406,22 +446,27 @@ final class CheckpointShard {
     }
 
     /** {@code buffer TENSOR KIND DTYPE FROM COUNT OFFSET CRC32C}, its range inside its tensor (listed before it). */
-    private static Buffer buffer(Path file, String[] w, List<Long> lengths) {
+    private static Buffer buffer(Path file, int version, String[] w, List<Long> lengths) {
         int tensor = Integer.parseInt(w[1]);
         if (tensor < 0 || tensor >= lengths.size()) {
             throw field(file, "buffer", "tensor number " + tensor + ", expected [0, " + lengths.size()
                     + ") (the tensors listed before it)");
         }
-        Precision dtype = Precision.valueOf(w[3]);
+        Dtype dtype = Dtype.valueOf(w[3]);
+        if (dtype == Dtype.U8 && version < BLOCKWISE_SINCE) {
+            throw field(file, "buffer", "dtype U8 is not part of format version " + version);
+        }
         long from = Long.parseLong(w[4]), count = Long.parseLong(w[5]), offset = Long.parseLong(w[6]);
         if (w[7].length() != 8) {
             throw field(file, "buffer", "CRC32C \"" + w[7] + "\", expected 8 hex digits");
         }
         int crc = Integer.parseUnsignedInt(w[7], 16);
-        long length = lengths.get(tensor);
+        boolean blocks = version >= BLOCKWISE_SINCE && perBlock(w[2]);
+        long length = blocks ? units(w[2], lengths.get(tensor)) : lengths.get(tensor);
         if (from < 0 || count < 0 || from > length || count > length - from) {
-            throw field(file, "buffer", "elements [" + from + ", " + from + " + " + count + ") of tensor " + tensor
-                    + ", which has " + length);
+            String unit = blocks ? "blocks" : "elements";
+            throw field(file, "buffer", unit + " [" + from + ", " + from + " + " + count + ") of tensor " + tensor
+                    + ", which has " + length + (blocks ? " blocks of " + BLOCK : ""));
         }
         if (count > Long.MAX_VALUE / dtype.bytes()) {   // (the tensor's length may be as crafted as the count)
             throw field(file, "buffer", count + " elements of " + dtype + ": more bytes than a file holds");

@@ -1,16 +1,20 @@
 package dev.adamant.zero;
 
+import dev.adamant.core.AdamConfig;
 import dev.adamant.core.Optimizer;
 import dev.adamant.core.Optimizers;
+import dev.adamant.core.StateFormat;
 import dev.adamant.fp16.Precision;
 import dev.adamant.fp16.mixed.MixedPrecisionOptimizer;
 import dev.adamant.fp16.scaling.DynamicLossScaler;
+import dev.adamant.zero.CheckpointShard.Dtype;
 import dev.adamant.zero.comm.Communicator;
 import dev.adamant.zero.partition.FlatLayout;
 import dev.adamant.zero.partition.FlatLayout.Tensor;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryStream;
@@ -40,7 +44,9 @@ import java.util.stream.Stream;
  *
  * <h2>What is saved</h2>
  * Per tensor of the model (without padding): the fp32 master weights ({@code master}), the Adam
- * state ({@code exp_avg}, {@code exp_avg_sq}, {@code max_exp_avg_sq} with amsgrad) and the 16-bit
+ * state ({@code exp_avg}, {@code exp_avg_sq}, {@code max_exp_avg_sq} with amsgrad; with 8-bit
+ * block-wise states, for tensors of at least the format's minimum size, bitsandbytes' {@code state1},
+ * {@code state2}, a byte an element, and {@code absmax1}, {@code absmax2}, a float a block of 256) and the 16-bit
  * parameters ({@code params}, exactly as the run holds them, so stochastic rounding's last draws are
  * kept too); the optimizer step count (which also places stochastic rounding's counters), the
  * training loop's iteration count (steps tried, skipped ones included), the loss scaler's state, and
@@ -55,12 +61,12 @@ import java.util.stream.Stream;
  * folder given to {@link #save}, holding one file per device, {@code shard-RRRRR-of-NNNNN.ckpt}:
  * <pre>
  *   bytes 0-7    magic "ADMNTCKP"
- *   bytes 8-11   format version (int32, little-endian): 2
+ *   bytes 8-11   format version (int32, little-endian): 3
  *   bytes 12-15  header length H in bytes (int32, little-endian)
  *   bytes 16-19  CRC32C of the header (int32, little-endian)
  *   bytes 20-23  0
  *   bytes 24..   the header: H bytes of UTF-8 text, one field a line:
- *                  adamant-checkpoint 2
+ *                  adamant-checkpoint 3
  *                  library VERSION
  *                  byte-order LITTLE_ENDIAN            (of the raw buffers)
  *                  shard R of N                        (this device's rank, the number of devices)
@@ -72,10 +78,20 @@ import java.util.stream.Stream;
  *                  scaler SCALE_BITS GOOD_STEPS HYSTERESIS_LEFT
  *                  tensor NAME LENGTH                  (every tensor, in order; NAME URL-encoded)
  *                  buffer TENSOR KIND DTYPE FROM COUNT OFFSET CRC32C
- *   then each buffer's raw elements (FP32 or FP16/BF16 bits in the byte order above) at OFFSET, a
- *   multiple of 4096: elements [FROM, FROM+COUNT) of tensor number TENSOR's KIND, with their CRC32C
- *   (8 hex digits); the file ends with the last buffer.
+ *   then each buffer's raw elements (FP32 or FP16/BF16 bits in the byte order above, or U8 bytes) at
+ *   OFFSET, a multiple of 4096: elements [FROM, FROM+COUNT) of tensor number TENSOR's KIND, with their
+ *   CRC32C (8 hex digits); the file ends with the last buffer. For {@code absmax1} and {@code absmax2}
+ *   FROM and COUNT count blocks of 256 elements, not elements: a device's share starts on a block
+ *   boundary (its slices are multiples of 4096), so a block's absmax is in exactly one shard.
  * </pre>
+ * Version 3 adds the 8-bit states (the {@code U8} type and the block-counted absmax kinds); the
+ * header is otherwise version 2's, and versions 1 and 2 (fp32 states only) still load. An 8-bit
+ * checkpoint restored into a run with fp32 states, or the reverse, is refused by the configuration
+ * check, which names the state formats first ({@code optimizer state format: saved BLOCKWISE_8BIT,
+ * this run FP32}). Whether a tensor keeps 8-bit states is decided by its length, as the run decides
+ * it, so a checkpoint restores onto any number of devices and any stage; into one plain optimizer
+ * ({@link #restoreInto}) only where that optimizer keeps the same buffers as every tensor and, with
+ * 8-bit states, every tensor but the last is whole blocks of 256.
  * Buffers are written straight from the devices' off-heap segments ({@link FileChannel#write}) and
  * read back through memory-mapped files, without passing through the Java heap.
  *
@@ -241,9 +257,18 @@ public final class ZeroCheckpoint {
         ZeroDevice device = new ZeroDevice(config, layout, comm, null, new ZeroDevice.Restorer() {
             @Override
             public void load(ZeroDevice d, Tensor t, MixedPrecisionOptimizer m, long from, MemorySegment ownParams) {
-                m.restore(s.optimizerSteps(), null, (kind, target) -> s.read(t.index(), kind, from, target,
-                        Precision.FP32));
-                s.read(t.index(), PARAMS, from, ownParams, config.precision());
+                m.restore(s.optimizerSteps(), null, (kind, target) -> {
+                    s.read(t.index(), kind, CheckpointShard.units(kind, from), target, stateDtype(kind));
+                    if (stateDtype(kind) == Dtype.U8 && t.count() - from < target.byteSize()) {
+                        // The padding after the tensor's end (never saved) shares the tensor's last block:
+                        // a live run holds there the code of 0, which reads as 0 whatever the block's
+                        // absmax; code 0 (a new buffer's) reads as -absmax and would move the block's
+                        // absmax. Padding in blocks of its own has absmax 0 and reads as 0 either way.
+                        long real = Math.max(0, t.count() - from);
+                        target.asSlice(real).fill(ZeroCodes.of(kind));
+                    }
+                });
+                s.read(t.index(), PARAMS, from, ownParams, Dtype.of(config.precision()));
             }
 
             @Override
@@ -284,10 +309,14 @@ public final class ZeroCheckpoint {
             throw new IllegalArgumentException("params: expected " + total * config.precision().bytes() + " bytes, got "
                     + params.byteSize());
         }
+        s.checkPlainTarget(target.optimizer().stateNames(), config);
         target.restore(s.optimizerSteps(), s.scaler(), (kind, buffer) -> {
+            Dtype dtype = stateDtype(kind);
             long at = 0;
             for (int t = 0; t < lengths.size(); t++) {
-                s.read(t, kind, 0, buffer.asSlice(at * Float.BYTES, lengths.get(t) * Float.BYTES), Precision.FP32);
+                // checkPlainTarget has made sure that a per-block kind's tensors start on block boundaries.
+                long from = CheckpointShard.units(kind, at), units = CheckpointShard.units(kind, lengths.get(t));
+                s.read(t, kind, 0, buffer.asSlice(from * dtype.bytes(), units * dtype.bytes()), dtype);
                 at += lengths.get(t);
             }
         });
@@ -296,7 +325,7 @@ public final class ZeroCheckpoint {
             long at = 0;
             try {
                 for (int t = 0; t < lengths.size(); t++) {
-                    s.read(t, PARAMS, 0, params.asSlice(at * h, lengths.get(t) * h), config.precision());
+                    s.read(t, PARAMS, 0, params.asSlice(at * h, lengths.get(t) * h), Dtype.of(config.precision()));
                     at += lengths.get(t);
                 }
             } catch (RuntimeException e) {
@@ -373,13 +402,18 @@ public final class ZeroCheckpoint {
             }
             MixedPrecisionOptimizer m = d.optimizer(t);
             long local = from - d.ownStart(t);   // where the share starts in this device's buffers of t
-            list.add(new CheckpointShard.Source(t.index(), MixedPrecisionOptimizer.MASTER, Precision.FP32, from,
+            list.add(new CheckpointShard.Source(t.index(), MixedPrecisionOptimizer.MASTER, Dtype.FP32, from,
                     floats(m.masterWeights(), local, to - from)));
             for (String name : m.optimizer().stateNames()) {
-                list.add(new CheckpointShard.Source(t.index(), name, Precision.FP32, from,
-                        floats(m.optimizer().state(name), local, to - from)));
+                // 8-bit states: the codes as bytes; absmax by block (from is a multiple of 256: the
+                // device refuses layouts whose slices split blocks, so blocks are never cut here).
+                Dtype dtype = stateDtype(name);
+                long lo = CheckpointShard.units(name, from), hi = CheckpointShard.units(name, to);
+                long at = CheckpointShard.units(name, local);
+                list.add(new CheckpointShard.Source(t.index(), name, dtype, lo,
+                        m.optimizer().state(name).asSlice(at * dtype.bytes(), (hi - lo) * dtype.bytes())));
             }
-            list.add(new CheckpointShard.Source(t.index(), PARAMS, p, from,
+            list.add(new CheckpointShard.Source(t.index(), PARAMS, Dtype.of(p), from,
                     d.ownParamsOf(t).asSlice(local * p.bytes(), (to - from) * p.bytes())));
         }
         return list;
@@ -387,6 +421,69 @@ public final class ZeroCheckpoint {
 
     private static MemorySegment floats(MemorySegment s, long from, long count) {
         return s.asSlice(from * Float.BYTES, count * Float.BYTES);
+    }
+
+    /**
+     * The 8-bit code of 0.0 in each state's table (bitsandbytes' dynamic maps hold an exact 0), found
+     * once through the public API: an 8-bit Adam step with zero parameters and gradients quantizes
+     * zero states. (Core does not export its tables; see {@code StateFormat}.)
+     */
+    static final class ZeroCodes {
+        private static final Map<String, Byte> CODES = probe();
+
+        private ZeroCodes() {}
+
+        static byte of(String kind) {
+            Byte b = CODES.get(kind);
+            if (b == null) {
+                throw new IllegalArgumentException("kind: expected one of " + CODES.keySet() + ", got " + kind);
+            }
+            return b;
+        }
+
+        private static Map<String, Byte> probe() {
+            int n = CheckpointShard.BLOCK;
+            AdamConfig c = AdamConfig.adamW().withStateFormat(StateFormat.BLOCKWISE_8BIT.withMinBlockwiseSize(0));
+            try (Arena arena = Arena.ofConfined(); Optimizer o = Optimizers.adam(c, n)) {
+                o.step(arena.allocate((long) n * Float.BYTES, 64), arena.allocate((long) n * Float.BYTES, 64));
+                Map<String, Byte> codes = new LinkedHashMap<>();
+                for (String name : o.stateNames()) {
+                    if (stateDtype(name) == Dtype.U8) {
+                        codes.put(name, o.state(name).get(java.lang.foreign.ValueLayout.JAVA_BYTE, 0));
+                    }
+                }
+                return Map.copyOf(codes);
+            }
+        }
+    }
+
+    /** How an optimizer state buffer is saved: 8-bit codes ({@code state1}, {@code state2}) as bytes, the rest as floats. */
+    static Dtype stateDtype(String kind) {
+        return kind.equals("state1") || kind.equals("state2") ? Dtype.U8 : Dtype.FP32;
+    }
+
+    /**
+     * The kinds a device of {@code config} keeps for a tensor of {@code elements} (master, its
+     * optimizer's states, params), each with the type it is saved in: the tensor's own format, as
+     * {@link ZeroDevice#tensorOptimizer} decides it.
+     */
+    static Map<String, Dtype> kinds(ZeroConfig config, long elements) {
+        Map<String, Dtype> wanted = new LinkedHashMap<>();
+        wanted.put(MixedPrecisionOptimizer.MASTER, Dtype.FP32);
+        try (Optimizer probe = Optimizers.adam(ZeroDevice.tensorOptimizer(config.optimizer(), elements), 1)) {
+            for (String name : probe.stateNames()) {
+                wanted.put(name, stateDtype(name));
+            }
+        }
+        wanted.put(PARAMS, Dtype.of(config.precision()));
+        return wanted;
+    }
+
+    /** The state format an optimizer config's text names ({@code AdamConfig.toString}): FP32 unless it says otherwise. */
+    static String stateFormatOf(String optimizer) {
+        String key = ", state_format=";
+        int at = optimizer == null ? -1 : optimizer.indexOf(key);
+        return at < 0 ? "FP32" : optimizer.substring(at + key.length(), Math.max(at + key.length(), optimizer.lastIndexOf(']')));
     }
 
     /** An I/O step that may fail. */
@@ -612,8 +709,9 @@ public final class ZeroCheckpoint {
                         next = p.end();
                         previous = p;
                     }
-                    if (next < first().tensorLengths().get(t)) {
-                        throw hole(what, next, first().tensorLengths().get(t));
+                    long units = CheckpointShard.units(kind, first().tensorLengths().get(t));
+                    if (next < units) {
+                        throw hole(what, next, units);
                     }
                 }
             }
@@ -630,18 +728,15 @@ public final class ZeroCheckpoint {
          * its optimizer's state, params), master and state as FP32 and params in the run's precision.
          */
         void checkKinds(ZeroConfig config) {
-            Map<String, Precision> wanted = new LinkedHashMap<>();
-            wanted.put(MixedPrecisionOptimizer.MASTER, Precision.FP32);
-            try (Optimizer probe = Optimizers.adam(config.optimizer(), 1)) {
-                for (String name : probe.stateNames()) {
-                    wanted.put(name, Precision.FP32);
-                }
-            }
-            wanted.put(PARAMS, config.precision());
             List<String> names = first().tensorNames();
+            List<Map<String, Dtype>> perTensor = new ArrayList<>();
+            for (int t = 0; t < names.size(); t++) {
+                perTensor.add(kinds(config, first().tensorLengths().get(t)));
+            }
             for (CheckpointShard.Header h : shards) {
                 for (CheckpointShard.Buffer b : h.buffers()) {
-                    Precision dtype = wanted.get(b.kind());
+                    Map<String, Dtype> wanted = perTensor.get(b.tensor());
+                    Dtype dtype = wanted.get(b.kind());
                     if (dtype == null || b.dtype() != dtype) {
                         throw new CheckpointException(h.file() + ": " + b.describe(names) + (dtype == null
                                 ? " is not a kind this run restores (" + String.join(", ", wanted.keySet()) + ")"
@@ -650,10 +745,41 @@ public final class ZeroCheckpoint {
                 }
             }
             for (int t = 0; t < names.size(); t++) {
-                for (String kind : wanted.keySet()) {
+                for (String kind : perTensor.get(t).keySet()) {
                     if (first().tensorLengths().get(t) > 0 && pieces(t, kind).isEmpty()) {
-                        throw hole(kind + " of tensor \"" + names.get(t) + "\"", 0, first().tensorLengths().get(t));
+                        throw hole(kind + " of tensor \"" + names.get(t) + "\"", 0,
+                                CheckpointShard.units(kind, first().tensorLengths().get(t)));
                     }
+                }
+            }
+        }
+
+        /**
+         * Before {@link #restoreInto} fills a plain optimizer over the tensors back to back: its state
+         * buffers must be the ones every tensor of the checkpoint holds (an 8-bit optimizer keeps
+         * {@code state1}, {@code absmax1}, ...; one below the format's minimum size, fp32 ones); and
+         * with 8-bit states each tensor but the last must be whole blocks of 256, or the plain
+         * optimizer's blocks would straddle two tensors that the run quantized apart.
+         */
+        void checkPlainTarget(List<String> targetStates, ZeroConfig config) {
+            List<String> names = first().tensorNames();
+            List<Long> lengths = first().tensorLengths();
+            for (int t = 0; t < names.size(); t++) {
+                List<String> states = new ArrayList<>(kinds(config, lengths.get(t)).keySet());
+                states.remove(MixedPrecisionOptimizer.MASTER);
+                states.remove(PARAMS);
+                if (!states.equals(targetStates)) {
+                    throw new IllegalArgumentException("target: its optimizer keeps " + targetStates + ", but tensor \""
+                            + names.get(t) + "\" (" + lengths.get(t) + " elements) was saved with " + states + " ("
+                            + config.optimizer().stateFormat() + " decides by each tensor's size): restore onto"
+                            + " devices (ZeroCheckpoint.restore) instead");
+                }
+                boolean blocks = targetStates.stream().anyMatch(CheckpointShard::perBlock);
+                if (blocks && t < names.size() - 1 && lengths.get(t) % CheckpointShard.BLOCK != 0) {
+                    throw new IllegalArgumentException("tensorSizes: tensor \"" + names.get(t) + "\" has " + lengths.get(t)
+                            + " elements, not whole blocks of " + CheckpointShard.BLOCK + ": one 8-bit optimizer over the"
+                            + " tensors back to back would quantize blocks that straddle two tensors; restore onto devices"
+                            + " (ZeroCheckpoint.restore) instead");
                 }
             }
         }
@@ -661,6 +787,11 @@ public final class ZeroCheckpoint {
         void checkConfig(Map<String, String> run) {
             Map<String, String> saved = first().config();
             List<String> diffs = new ArrayList<>();
+            String savedFormat = stateFormatOf(saved.get("optimizer")), runFormat = stateFormatOf(run.get("optimizer"));
+            if (!savedFormat.equals(runFormat)) {
+                // Named first: the optimizer's text below differs by it too, and the buffers differ in kind and size.
+                diffs.add("optimizer state format: saved " + savedFormat + ", this run " + runFormat);
+            }
             for (String key : run.keySet()) {
                 if (!Objects.equals(saved.get(key), run.get(key))) {
                     diffs.add(key + ": saved " + saved.get(key) + ", this run " + run.get(key));
@@ -703,9 +834,9 @@ public final class ZeroCheckpoint {
          * {@link #open} has checked that the shards hold each element once; this walk checks it again
          * for the range it reads.
          */
-        void read(int t, String kind, long from, MemorySegment target, Precision dtype) {
+        void read(int t, String kind, long from, MemorySegment target, Dtype dtype) {
             long n = target.byteSize() / dtype.bytes();
-            long end = Math.min(from + n, first().tensorLengths().get(t));
+            long end = Math.min(from + n, CheckpointShard.units(kind, first().tensorLengths().get(t)));
             long next = from;
             for (Piece p : pieces(t, kind)) {
                 CheckpointShard.Buffer b = p.buffer();

@@ -1,7 +1,9 @@
 package dev.adamant.zero;
 
+import dev.adamant.core.AdamConfig;
 import dev.adamant.core.Optimizer;
 import dev.adamant.core.Optimizers;
+import dev.adamant.core.StateFormat;
 import dev.adamant.core.Team;
 import dev.adamant.fp16.Precision;
 import dev.adamant.fp16.mixed.MixedPrecisionOptimizer;
@@ -29,6 +31,10 @@ import java.util.Objects;
  *   2      T               P                   12 P                       one bucket (largest layer)
  *   3      P               P                   12 P                       one bucket + one gathered layer
  * </pre>
+ * With 8-bit block-wise Adam states ({@code config.optimizer().withStateFormat(StateFormat.BLOCKWISE_8BIT)})
+ * the 12 becomes 6 (4 master + 1 + 1), plus 8 bytes of absmax per 256 parameters, for every tensor
+ * of at least the format's {@code minBlockwiseSize} elements; smaller tensors keep fp32 states (see
+ * {@link #tensorOptimizer}). The ledger counts the state buffers' real bytes.
  * A step: forward layer by layer (stage 3 all-gathers each layer's parameters first), backward layer
  * by layer from the last (stage 3 gathers again; stages 2 and 3 reduce-scatter each layer's gradient
  * from the bucket at once and keep only their slice), then stage 0 all-reduces all gradients and
@@ -95,6 +101,7 @@ public final class ZeroDevice implements AutoCloseable {
             throw new IllegalArgumentException("initial: expected " + total * Float.BYTES + " bytes (" + total
                     + " floats, the padded layout), got " + initial.byteSize());
         }
+        checkBlockAligned(config.optimizer(), layout);
         this.stage = config.stage();
         this.rank = comm.rank();
         this.precision = config.precision();
@@ -110,8 +117,12 @@ public final class ZeroDevice implements AutoCloseable {
             for (Tensor t : tensors) {
                 long count = stage == ZeroStage.DATA_PARALLEL ? t.paddedCount() : t.slice();
                 long start = stage == ZeroStage.DATA_PARALLEL ? t.offset() : t.sliceStart(rank);
-                Optimizer inner = Optimizers.adam(config.optimizer(), count);
-                ledger.record(Purpose.OPTIMIZER_STATE, (long) Float.BYTES * count * inner.stateNames().size());
+                Optimizer inner = Optimizers.adam(tensorOptimizer(config.optimizer(), t.count()), count);
+                long stateBytes = 0;
+                for (String name : inner.stateNames()) {   // fp32 states: 4 bytes an element; 8-bit: 1, + absmax
+                    stateBytes += inner.state(name).byteSize();
+                }
+                ledger.record(Purpose.OPTIMIZER_STATE, stateBytes);
                 MixedPrecisionOptimizer m = MixedPrecisionOptimizer.builder(inner, precision)
                         .rounding(config.rounding()).partition(start, total).build();
                 optimizers[t.index()] = m;
@@ -138,6 +149,46 @@ public final class ZeroDevice implements AutoCloseable {
         } catch (RuntimeException | Error e) {
             close();
             throw e;
+        }
+    }
+
+    /**
+     * The optimizer config of one tensor of {@code elements} parameters (without padding). Under an
+     * 8-bit block-wise state format, whether a tensor keeps 8-bit states is decided by the tensor's
+     * own size, as bitsandbytes decides it ({@code p.numel() >= min_8bit_size}), not by the size of a
+     * device's slice or of the padded tensor: so a tensor keeps the same format at every stage and
+     * on any number of devices, and sharded steps equal unsharded ones bit for bit. Its slices are
+     * multiples of {@link FlatLayout#DEFAULT_ALIGNMENT}, whole 256-element blocks, so each device's
+     * blocks are the unsharded optimizer's blocks.
+     */
+    static AdamConfig tensorOptimizer(AdamConfig optimizer, long elements) {
+        StateFormat f = optimizer.stateFormat();
+        if (!f.isBlockwise8()) {
+            return optimizer;
+        }
+        return optimizer.withStateFormat(f.quantizes(elements) ? f.withMinBlockwiseSize(0) : StateFormat.FP32);
+    }
+
+    /** Elements per block of 8-bit block-wise states (bitsandbytes' block size). */
+    static final int BLOCK = 256;
+
+    /**
+     * Refuses a layout whose slices would cut a 256-element block of an 8-bit tensor between two
+     * devices (a {@link FlatLayout} of another alignment than a multiple of 256): each device's
+     * blocks must be the unsharded optimizer's, or sharded steps would differ from unsharded ones.
+     */
+    static void checkBlockAligned(AdamConfig optimizer, FlatLayout layout) {
+        if (layout.alignment() % BLOCK == 0) {
+            return;
+        }
+        for (Tensor t : layout.tensors()) {
+            if (optimizer.stateFormat().quantizes(t.count())) {
+                throw new IllegalArgumentException("layout: alignment " + layout.alignment() + " would split the 8-bit"
+                        + " blocks of " + BLOCK + " elements of tensor \"" + t.name() + "\" (" + t.count()
+                        + " elements, " + optimizer.stateFormat() + ") between devices: expected an alignment that is a"
+                        + " multiple of " + BLOCK + " (FlatLayout.DEFAULT_ALIGNMENT, " + FlatLayout.DEFAULT_ALIGNMENT
+                        + ", is)");
+            }
         }
     }
 

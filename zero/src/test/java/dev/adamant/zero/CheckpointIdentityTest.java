@@ -243,8 +243,8 @@ class CheckpointIdentityTest {
         list.add(new Crafted("save id not hex", line("^save \\S+$", "save 0123456789abcdefXYZ3456789abcdef"),
                 "header field save: expected 32 lowercase hex digits"));
         list.add(new Crafted("save id missing", line("^save \\S+\\n", ""), "the header lacks field save"));
-        list.add(new Crafted("another format version in the text", line("^adamant-checkpoint 2$", "adamant-checkpoint 1"),
-                "header field adamant-checkpoint: says format version 1, the file's start 2"));
+        list.add(new Crafted("another format version in the text", line("^adamant-checkpoint 3$", "adamant-checkpoint 1"),
+                "header field adamant-checkpoint: says format version 1, the file's start 3"));
         list.add(new Crafted("a field twice", line("^(iterations \\S+)$", "$1\n$1"), "header field iterations: appears twice"));
         list.add(new Crafted("a field with a value too many", line("^(iterations \\S+)$", "$1 7"),
                 "header field iterations: expected one value, got \"iterations 20 7\""));
@@ -309,19 +309,40 @@ class CheckpointIdentityTest {
         return m;
     }
 
-    private static InputStream fixture(String name) throws IOException {
-        InputStream in = CheckpointIdentityTest.class.getResourceAsStream("checkpoint-v1/" + name + ".gz");
+    /** The format-2 fixture (see its README): its configuration and tensors. */
+    static ZeroConfig v2Config() {
+        return ZeroConfig.builder().stage(ZeroStage.GRADIENTS).precision(Precision.FP16)
+                .optimizer(AdamConfig.adamW().withLr(1e-2)).rounding(Rounding.nearestEven()).maxGradNorm(1.0)
+                .lossScaler(() -> DynamicLossScaler.builder().initScale(1024).growthInterval(4).build())
+                .globalBatch(2).build();
+    }
+
+    static Map<String, Long> v2Sizes() {
+        Map<String, Long> m = new LinkedHashMap<>();
+        m.put("layer0", 5000L);
+        m.put("layer1", 70L);
+        return m;
+    }
+
+    private static InputStream fixture(int version, String name) throws IOException {
+        String path = "checkpoint-v" + version + "/" + name + ".gz";
+        InputStream in = CheckpointIdentityTest.class.getResourceAsStream(path);
         if (in == null) {
-            throw new AssertionError("missing test resource checkpoint-v1/" + name + ".gz");
+            throw new AssertionError("missing test resource " + path);
         }
         return new GZIPInputStream(in);
     }
 
     /** Unpacks the format-1 checkpoint into {@code folder}/step-000000000005. */
     static Path unpackV1(Path folder) throws IOException {
+        return unpack(1, folder);
+    }
+
+    /** Unpacks the format-{@code version} checkpoint into {@code folder}/step-000000000005. */
+    static Path unpack(int version, Path folder) throws IOException {
         Path step = Files.createDirectories(folder.resolve("step-000000000005"));
         for (String shard : List.of(SHARD_0, SHARD_1)) {
-            try (InputStream in = fixture(shard)) {
+            try (InputStream in = fixture(version, shard)) {
                 Files.copy(in, step.resolve(shard));
             }
         }
@@ -330,7 +351,12 @@ class CheckpointIdentityTest {
 
     /** The state the format-1 fixture's devices held when they saved (expected.bin). */
     static RunState v1Expected() throws IOException {
-        try (DataInputStream in = new DataInputStream(fixture("expected.bin"))) {
+        return expected(1);
+    }
+
+    /** The state the format-{@code version} fixture's devices held when they saved (expected.bin). */
+    static RunState expected(int version) throws IOException {
+        try (DataInputStream in = new DataInputStream(fixture(version, "expected.bin"))) {
             long iterations = in.readLong(), steps = in.readLong();
             DynamicLossScaler.State scaler = new DynamicLossScaler.State(Float.intBitsToFloat(in.readInt()), in.readInt(),
                     in.readInt());
@@ -364,6 +390,24 @@ class CheckpointIdentityTest {
         assertEquals(2, info.savedDevices());
     }
 
+    /** A checkpoint of the previous format (2: fp32 states only, before 8-bit ones) restores on every path. */
+    @Test
+    void aFormatTwoCheckpointStillRestoresOnEveryPath(@TempDir Path tmp) throws IOException {
+        unpack(2, tmp);
+        RunState expected = expected(2);
+        assertEquals(List.of("master", "exp_avg", "exp_avg_sq", "params"), RunState.kinds(v2Config()));
+        assertNull(expected.difference(RunState.restoredInto(v2Config(), v2Sizes(), tmp)));
+        assertNull(expected.difference(RunState.restoredOnDevices(v2Config(), v2Sizes(), 2, tmp)));
+        assertNull(expected.difference(RunState.restoredOnDevices(v2Config().withStage(ZeroStage.PARAMETERS), v2Sizes(), 1,
+                tmp)));
+        assertNull(expected.difference(RunState.restoredOnDevices(v2Config().withStage(ZeroStage.DATA_PARALLEL),
+                v2Sizes(), 4, tmp)));
+        ZeroCheckpoint.Info info = ZeroCheckpoint.inspect(tmp);
+        assertEquals(32, info.saveId().length(), "a format-2 checkpoint has a save id");
+        assertEquals(2, info.savedDevices());
+        assertEquals(5, info.iterations());
+    }
+
     @Test
     void formatOneShardsStillGetEveryCheckThatNeedsNoSaveId(@TempDir Path tmp) throws IOException {
         Path step = unpackV1(tmp);
@@ -376,14 +420,14 @@ class CheckpointIdentityTest {
         Path v2 = Files.createDirectories(mixed.resolve("step-000000000005"));
         unpackV1(tmp.resolve("again"));
         Files.copy(tmp.resolve("again/step-000000000005").resolve(SHARD_0), v2.resolve(SHARD_0));
-        resaveAsFormat2(tmp.resolve("again"), tmp.resolve("v2"));
+        resaveAsCurrentFormat(tmp.resolve("again"), tmp.resolve("v2"));
         Files.copy(tmp.resolve("v2/step-000000000005").resolve(SHARD_1), v2.resolve(SHARD_1));
         m = assertThrows(CheckpointException.class, () -> ZeroCheckpoint.inspect(mixed)).getMessage();
-        assertTrue(m.contains("not of one save (format version 2 vs 1)"), m);
+        assertTrue(m.contains("not of one save (format version 3 vs 1)"), m);
     }
 
-    /** Restores the format-1 checkpoint in {@code from} on 2 devices and saves it unchanged into {@code to}. */
-    private static void resaveAsFormat2(Path from, Path to) {
+    /** Restores the format-1 checkpoint in {@code from} on 2 devices and saves it unchanged, in the current format, into {@code to}. */
+    private static void resaveAsCurrentFormat(Path from, Path to) {
         dev.adamant.zero.comm.inprocess.InProcessGroup.create(2, Duration.ofMinutes(1)).run(comm -> {
             ZeroCheckpoint.Restored r = ZeroCheckpoint.restore(v1Config(),
                     dev.adamant.zero.partition.FlatLayout.of(v1Sizes(), 2, 16), comm, from);

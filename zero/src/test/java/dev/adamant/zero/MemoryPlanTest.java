@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.adamant.core.StateFormat;
 import org.junit.jupiter.api.Test;
 
 /** The calculator against the ZeRO paper's worked example and against hand-computed values. */
@@ -28,6 +29,34 @@ class MemoryPlanTest {
         assertEquals(36, MemoryPlan.bytesPerDevice(ZeroStage.PARAMETERS, 10, 4, 8));
         assertEquals(16, MemoryPlan.bytesPerDevice(ZeroStage.PARAMETERS, 1, 1));
         assertEquals(0, MemoryPlan.bytesPerDevice(ZeroStage.PARAMETERS, 0, 8));
+    }
+
+    @Test
+    void eightBitStatesAreKSixPlusAbsmax() {
+        // The paper's example with 8-bit Adam: K = 6, plus 8 bytes per 256 parameters a device steps.
+        // Ψ = 7.5B: 29,296,875 blocks unsharded; Ψ/64 = 117,187,500: 457,764 blocks (the last partial).
+        long psi = 7_500_000_000L;
+        StateFormat f = StateFormat.BLOCKWISE_8BIT;
+        assertEquals(75_000_000_000L + 8 * 29_296_875L, MemoryPlan.bytesPerDevice(ZeroStage.DATA_PARALLEL, psi, 64, f));
+        assertEquals(30_000_000_000L + 703_125_000L + 8 * 457_764L,
+                MemoryPlan.bytesPerDevice(ZeroStage.OPTIMIZER_STATE, psi, 64, f));
+        assertEquals(15_000_000_000L + 937_500_000L + 8 * 457_764L,
+                MemoryPlan.bytesPerDevice(ZeroStage.GRADIENTS, psi, 64, f));
+        assertEquals(1_171_875_000L + 8 * 457_764L, MemoryPlan.bytesPerDevice(ZeroStage.PARAMETERS, psi, 64, f));
+        // Ψ = 10, N = 4: partitions of 3, one (partial) block each, one of 10 unsharded.
+        assertEquals(100 + 8, MemoryPlan.bytesPerDevice(ZeroStage.DATA_PARALLEL, 10, 4, 6, 8));
+        assertEquals(40 + 18 + 8, MemoryPlan.bytesPerDevice(ZeroStage.OPTIMIZER_STATE, 10, 4, f));
+        assertEquals(20 + 24 + 8, MemoryPlan.bytesPerDevice(ZeroStage.GRADIENTS, 10, 4, f));
+        assertEquals(30 + 8, MemoryPlan.bytesPerDevice(ZeroStage.PARAMETERS, 10, 4, f));
+        // FP32 states: the K = 12 table, unchanged.
+        for (ZeroStage stage : ZeroStage.values()) {
+            assertEquals(MemoryPlan.bytesPerDevice(stage, psi, 64), MemoryPlan.bytesPerDevice(stage, psi, 64, StateFormat.FP32));
+            assertEquals(MemoryPlan.bytesPerDevice(stage, psi, 64, 12), MemoryPlan.bytesPerDevice(stage, psi, 64, 12, 0));
+        }
+        assertTrue(assertThrows(IllegalArgumentException.class,
+                () -> MemoryPlan.bytesPerDevice(ZeroStage.of(1), 1, 1, 6, -1)).getMessage().startsWith("bytesPerBlock"));
+        assertTrue(assertThrows(NullPointerException.class,
+                () -> MemoryPlan.bytesPerDevice(ZeroStage.of(1), 1, 1, (StateFormat) null)).getMessage().contains("format"));
     }
 
     @Test

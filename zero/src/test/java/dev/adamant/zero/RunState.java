@@ -38,6 +38,39 @@ record RunState(long iterations, long optimizerSteps, DynamicLossScaler.State sc
         return kinds;
     }
 
+    /**
+     * The kinds a device of {@code config} keeps for a tensor of {@code elements}: as the core
+     * optimizer of that many parameters names its state (8-bit block-wise from the format's minimum
+     * size, fp32 below it, as bitsandbytes decides per tensor).
+     */
+    static List<String> kinds(ZeroConfig config, long elements) {
+        List<String> kinds = new ArrayList<>();
+        kinds.add(MixedPrecisionOptimizer.MASTER);
+        try (Optimizer probe = Optimizers.adam(config.optimizer(), elements)) {
+            kinds.addAll(probe.stateNames());
+        }
+        kinds.add(ZeroCheckpoint.PARAMS);
+        return kinds;
+    }
+
+    /** 8-bit codes: a byte an element. */
+    private static boolean bytes(String kind) {
+        return kind.equals("state1") || kind.equals("state2");
+    }
+
+    /** 8-bit absmax: a float a block of 256. */
+    private static boolean perBlock(String kind) {
+        return kind.startsWith("absmax");
+    }
+
+    private static List<List<String>> kinds(ZeroConfig config, long[] lengths) {
+        List<List<String>> all = new ArrayList<>();
+        for (long n : lengths) {
+            all.add(kinds(config, n));
+        }
+        return all;
+    }
+
     private static long[] lengths(Map<String, Long> sizes) {
         return sizes.values().stream().mapToLong(Long::longValue).toArray();
     }
@@ -62,7 +95,7 @@ record RunState(long iterations, long optimizerSteps, DynamicLossScaler.State sc
                 requireUnchangedOrClosed(target, params, config);
                 throw e;
             }
-            Collector c = new Collector(lengths(sizes), kinds(config));
+            Collector c = Collector.perTensor(lengths(sizes), kinds(config, lengths(sizes)));
             c.add(target, params);
             return c.state(info.iterations());
         }
@@ -98,7 +131,7 @@ record RunState(long iterations, long optimizerSteps, DynamicLossScaler.State sc
      */
     static RunState restoredOnDevices(ZeroConfig config, Map<String, Long> sizes, int devices, Path folder) {
         FlatLayout layout = FlatLayout.of(sizes, devices);
-        Collector c = new Collector(lengths(sizes), kinds(config));
+        Collector c = Collector.perTensor(lengths(sizes), kinds(config, lengths(sizes)));
         long[] iterations = new long[1];
         InProcessGroup.create(devices, Duration.ofMinutes(1)).run(comm -> {
             ZeroCheckpoint.Restored r = ZeroCheckpoint.restore(config, layout, comm, folder);
@@ -144,13 +177,36 @@ record RunState(long iterations, long optimizerSteps, DynamicLossScaler.State sc
         private volatile DynamicLossScaler.State scaler;
 
         Collector(long[] lengths, List<String> kinds) {
+            this(java.util.Collections.nCopies(lengths.length, kinds), lengths);
+        }
+
+        /** With each tensor's own kinds; an absmax kind holds a value a block of 256. */
+        static Collector perTensor(long[] lengths, List<List<String>> kinds) {
+            return new Collector(kinds, lengths);
+        }
+
+        private Collector(List<List<String>> kinds, long[] lengths) {
             this.lengths = lengths.clone();
-            for (long n : lengths) {
+            for (int t = 0; t < lengths.length; t++) {
+                long n = lengths[t];
                 Map<String, int[]> m = new LinkedHashMap<>();
-                for (String kind : kinds) {
-                    m.put(kind, new int[Math.toIntExact(n)]);
+                for (String kind : kinds.get(t)) {
+                    m.put(kind, new int[Math.toIntExact(perBlock(kind) ? (n + 255) / 256 : n)]);
                 }
                 tensors.add(m);
+            }
+        }
+
+        /** Elements {@code [0, count)} of {@code src} (a state of {@code kind}) into {@code out} from element {@code at}. */
+        private static void copyState(String kind, MemorySegment src, long from, int[] out, long at, long count) {
+            if (bytes(kind)) {
+                for (long i = 0; i < count; i++) {
+                    out[(int) (at + i)] = src.get(ValueLayout.JAVA_BYTE, from + i) & 0xFF;
+                }
+            } else if (perBlock(kind)) {   // a share starts on a block boundary
+                MemorySegment.copy(src, I, from / 256 * Integer.BYTES, out, (int) (at / 256), (int) ((count + 255) / 256));
+            } else {
+                MemorySegment.copy(src, I, from * Integer.BYTES, out, (int) at, (int) count);
             }
         }
 
@@ -170,10 +226,10 @@ record RunState(long iterations, long optimizerSteps, DynamicLossScaler.State sc
                         for (long i = 0; i < count; i++) {
                             e.getValue()[(int) (own + i)] = p.getAtIndex(S, i) & 0xFFFF;
                         }
+                    } else if (kind.equals(MixedPrecisionOptimizer.MASTER)) {
+                        MemorySegment.copy(m.masterWeights(), I, 0, e.getValue(), (int) own, (int) count);
                     } else {
-                        MemorySegment src = kind.equals(MixedPrecisionOptimizer.MASTER) ? m.masterWeights()
-                                : m.optimizer().state(kind);
-                        MemorySegment.copy(src, I, 0, e.getValue(), (int) own, (int) count);
+                        copyState(kind, m.optimizer().state(kind), 0, e.getValue(), own, count);
                     }
                 }
             }
@@ -194,10 +250,10 @@ record RunState(long iterations, long optimizerSteps, DynamicLossScaler.State sc
                         for (int i = 0; i < n; i++) {
                             e.getValue()[i] = params.getAtIndex(S, at + i) & 0xFFFF;
                         }
+                    } else if (kind.equals(MixedPrecisionOptimizer.MASTER)) {
+                        MemorySegment.copy(target.masterWeights(), I, at * Integer.BYTES, e.getValue(), 0, n);
                     } else {
-                        MemorySegment src = kind.equals(MixedPrecisionOptimizer.MASTER) ? target.masterWeights()
-                                : target.optimizer().state(kind);
-                        MemorySegment.copy(src, I, at * Integer.BYTES, e.getValue(), 0, n);
+                        copyState(kind, target.optimizer().state(kind), at, e.getValue(), 0, n);
                     }
                 }
                 at += n;

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.adamant.core.AdamConfig;
+import dev.adamant.core.StateFormat;
 import dev.adamant.fp16.Precision;
 import dev.adamant.fp16.Rounding;
 import dev.adamant.fp16.scaling.DynamicLossScaler;
@@ -110,20 +111,44 @@ class ZeroEngineTest {
     }
 
     static ZeroConfig config(ZeroStage stage, Precision precision, double maxNorm, Rounding rounding) {
-        return ZeroConfig.builder().stage(stage).precision(precision).optimizer(AdamConfig.adamW().withLr(1e-2))
+        return config(stage, precision, maxNorm, rounding, StateFormat.FP32);
+    }
+
+    static ZeroConfig config(ZeroStage stage, Precision precision, double maxNorm, Rounding rounding, StateFormat states) {
+        return ZeroConfig.builder().stage(stage).precision(precision)
+                .optimizer(AdamConfig.adamW().withLr(1e-2).withStateFormat(states))
                 .maxGradNorm(maxNorm).rounding(rounding).globalBatch(8)
                 .lossScaler(() -> DynamicLossScaler.builder().initScale(256).growthInterval(3).build()).build();
     }
 
-    @ParameterizedTest(name = "N={0}, {1}, maxNorm={2}, stochastic={3}")
-    @CsvSource({"1, FP16, 0, false", "2, FP16, 0, false", "2, BF16, 5, true", "3, FP16, 5, false", "4, BF16, 0, true"})
-    void everyStageEqualsStageZeroBitForBit(int n, Precision precision, double maxNorm, boolean stochastic) {
+    /** The demo's names for the state formats: fp32, or 8bit (bitsandbytes' blocks, tensors of 4096 and more). */
+    static StateFormat states(String name) {
+        return switch (name) {
+            case "fp32" -> StateFormat.FP32;
+            case "8bit" -> StateFormat.BLOCKWISE_8BIT;
+            default -> throw new IllegalArgumentException("states: " + name);
+        };
+    }
+
+    /**
+     * Stages 1-3 (sharded optimizer states) against stage 0 (each device steps the whole model), after
+     * every step. With 8-bit states the layers of 5000 and 9000 elements keep 8-bit blocks (each
+     * device's slices are whole blocks) and those of 70 and 1 element fp32 ones, as bitsandbytes
+     * decides by the tensor's size.
+     */
+    @ParameterizedTest(name = "N={0}, {1}, maxNorm={2}, stochastic={3}, states={4}")
+    @CsvSource({"1, FP16, 0, false, fp32", "2, FP16, 0, false, fp32", "2, BF16, 5, true, fp32", "3, FP16, 5, false, fp32",
+            "4, BF16, 0, true, fp32",
+            "1, FP16, 5, false, 8bit", "2, BF16, 0, true, 8bit", "2, FP16, 0, false, 8bit", "4, FP16, 5, false, 8bit",
+            "4, BF16, 0, true, 8bit"})
+    void everyStageEqualsStageZeroBitForBit(int n, Precision precision, double maxNorm, boolean stochastic, String states) {
         Rounding rounding = stochastic ? Rounding.stochastic(42) : Rounding.nearestEven();
+        StateFormat format = states(states);
         int steps = 6;
-        Run reference = train(n, config(ZeroStage.DATA_PARALLEL, precision, maxNorm, rounding), steps, 2, n - 1);
+        Run reference = train(n, config(ZeroStage.DATA_PARALLEL, precision, maxNorm, rounding, format), steps, 2, n - 1);
         assertTrue(reference.results().get(2).skipped(), "the injected overflow skipped step 2");
         for (ZeroStage stage : List.of(ZeroStage.OPTIMIZER_STATE, ZeroStage.GRADIENTS, ZeroStage.PARAMETERS)) {
-            Run run = train(n, config(stage, precision, maxNorm, rounding), steps, 2, n - 1);
+            Run run = train(n, config(stage, precision, maxNorm, rounding, format), steps, 2, n - 1);
             for (int s = 0; s < steps; s++) {
                 assertArrayEquals(reference.params().get(s), run.params().get(s), stage + ", params after step " + s);
                 assertEquals(reference.results().get(s), run.results().get(s), stage + ", step " + s);
@@ -133,11 +158,18 @@ class ZeroEngineTest {
         assertFalse(java.util.Arrays.equals(reference.params().get(0), reference.params().get(steps - 1)));
     }
 
-    @ParameterizedTest(name = "N={0}")
-    @CsvSource({"1", "2", "4"})
-    void ledgerEqualsTheTableAndTrafficTheFormulas(int n) {
+    /**
+     * The ledger against {@link MemoryPlan}: K = 12 for fp32 states; for 8-bit ones K = 6 plus 8
+     * bytes of absmax per 256 (every layer in 8 bits here: minBlockwiseSize 0, so the table's
+     * "every parameter 8-bit" holds for this small model too).
+     */
+    @ParameterizedTest(name = "N={0}, states={1}")
+    @CsvSource({"1, fp32", "2, fp32", "4, fp32", "1, 8bit", "2, 8bit", "4, 8bit"})
+    void ledgerEqualsTheTableAndTrafficTheFormulas(int n, String states) {
+        StateFormat format = states(states).isBlockwise8() ? StateFormat.BLOCKWISE_8BIT.withMinBlockwiseSize(0)
+                : StateFormat.FP32;
         for (ZeroStage stage : ZeroStage.values()) {
-            Run run = train(n, config(stage, Precision.FP16, 0, Rounding.nearestEven()), 2, -1, -1);
+            Run run = train(n, config(stage, Precision.FP16, 0, Rounding.nearestEven(), format), 2, -1, -1);
             FlatLayout layout = run.layout();
             long total = layout.paddedSize();
             long extra = switch (stage) {
@@ -145,7 +177,7 @@ class ZeroEngineTest {
                 case GRADIENTS -> 2 * layout.largestPaddedTensor();                 // one bucket
                 case PARAMETERS -> 2 * 2 * layout.largestPaddedTensor();            // a bucket and a gathered layer
             };
-            long expected = MemoryPlan.bytesPerDevice(stage, total, n) + extra;
+            long expected = MemoryPlan.bytesPerDevice(stage, total, n, format) + extra;
             for (int r = 0; r < n; r++) {
                 Map<Purpose, Long> ledger = run.ledgers().get(r);
                 long measured = ledger.values().stream().mapToLong(Long::longValue).sum();
@@ -201,6 +233,19 @@ class ZeroEngineTest {
                     config(ZeroStage.GRADIENTS, Precision.FP16, 0, Rounding.nearestEven()), layout,
                     two.communicator(0), arena.allocate(12))).getMessage().startsWith("initial"));
             assertSame(ZeroStage.GRADIENTS, ZeroStage.of(2));
+            // 8-bit states on slices that are not whole 256-element blocks: refused, naming the layout.
+            Map<String, Long> sizes = new LinkedHashMap<>();
+            sizes.put("big", 5000L);
+            FlatLayout fine = FlatLayout.of(sizes, 2, 16);
+            String m = assertThrows(IllegalArgumentException.class, () -> new ZeroDevice(config(ZeroStage.GRADIENTS,
+                    Precision.FP16, 0, Rounding.nearestEven(), StateFormat.BLOCKWISE_8BIT), fine, two.communicator(0),
+                    arena.allocate(fine.paddedSize() * 4))).getMessage();
+            assertTrue(m.startsWith("layout: alignment 16 would split the 8-bit blocks of 256 elements of tensor \"big\""), m);
+            // The per-tensor decision: 8-bit from 4096 elements of the tensor itself, whatever the padding.
+            assertEquals(StateFormat.FP32, ZeroDevice.tensorOptimizer(AdamConfig.adamW()
+                    .withStateFormat(StateFormat.BLOCKWISE_8BIT), 4095).stateFormat());
+            assertTrue(ZeroDevice.tensorOptimizer(AdamConfig.adamW().withStateFormat(StateFormat.BLOCKWISE_8BIT), 4096)
+                    .stateFormat().quantizes(1));
         }
     }
 }

@@ -36,6 +36,11 @@ import java.util.function.BiConsumer;
  * <p>Memory per parameter, with Adam's 8 bytes of state: with master weights (the default),
  * 2 (parameters) + 2 (gradients) + 4 (master) + 8 (moments) = 16 bytes; without master weights
  * (bf16 parameters with stochastic rounding, {@link Builder#masterWeights(boolean)}), 2 + 2 + 8 = 12.
+ * Over Adam with 8-bit block-wise states ({@code StateFormat.BLOCKWISE_8BIT}, {@code n >= 4096}):
+ * 2 + 2 + 4 + 1 + 1 = 10 bytes a parameter plus 8 bytes of absmax per 256. Such an optimizer steps
+ * whole blocks of 256 only, and every split here is block-aligned: tiles of {@value #TILE}, executor
+ * chunks of whole tiles, team shares of whole fused-loop calls (512); its steps take the tile path
+ * (there is no fused 8-bit loop), with the same bit-for-bit guarantee.
  * The 16-bit parameters and gradients are the caller's; this object owns the master weights and the
  * wrapped optimizer (closed with it).
  *
@@ -178,9 +183,11 @@ public final class MixedPrecisionOptimizer implements AutoCloseable {
     public static final String MASTER = "master";
 
     /**
-     * Restores a checkpoint: {@code fill} receives writable views of {@link #size()} floats, by
-     * name: the fp32 master weights ({@value #MASTER}, when kept), then each of the wrapped
-     * optimizer's state buffers ({@link Optimizer#stateNames()}), and must fill each; then the wrapped
+     * Restores a checkpoint: {@code fill} receives writable views by name: the fp32 master weights
+     * ({@value #MASTER}, {@link #size()} floats, when kept), then each of the wrapped optimizer's state
+     * buffers ({@link Optimizer#stateNames()}) at its own size ({@link #size()} floats for fp32 states;
+     * for 8-bit block-wise ones {@code state1}/{@code state2} of {@link #size()} bytes and
+     * {@code absmax1}/{@code absmax2} of {@code ceil(size() / 256)} floats), and must fill each; then the wrapped
      * optimizer's step count becomes {@code steps} (which also places stochastic rounding's counters)
      * and the loss scaler takes {@code scaler}, unless that is null.
      *

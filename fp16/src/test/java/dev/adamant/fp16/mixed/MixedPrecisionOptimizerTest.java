@@ -61,7 +61,7 @@ class MixedPrecisionOptimizerTest {
                 n -> Optimizers.sgd(SgdConfig.sgd(0.05).withMomentum(0.9).withNesterov(true), n));
     }
 
-    private static void encode(Precision p, MemorySegment floats, MemorySegment halves) {
+    static void encode(Precision p, MemorySegment floats, MemorySegment halves) {
         if (p == Precision.FP16) {
             Half.encode(floats, halves);
         } else {
@@ -137,7 +137,7 @@ class MixedPrecisionOptimizerTest {
         }
     }
 
-    private static DynamicLossScaler scaler() {
+    static DynamicLossScaler scaler() {
         return DynamicLossScaler.builder().initScale(1024).growthInterval(3).hysteresis(2).build();
     }
 
