@@ -1,5 +1,7 @@
 package dev.adamant.core;
 
+import dev.adamant.core.quant.Blockwise8;
+import dev.adamant.core.quant.DynamicMap;
 import java.util.Objects;
 
 /**
@@ -29,6 +31,9 @@ import java.util.Objects;
  * it only scales the step); Lion. Other settings are refused as the optimizer is made, naming them.
  */
 public final class StateFormat {
+    /** Elements a block of 8-bit states: bitsandbytes' block size for optimizer states. */
+    public static final int BLOCK = Blockwise8.BLOCK;
+
     /** bitsandbytes' default {@code min_8bit_size}: smaller tensors keep fp32 states. */
     public static final long DEFAULT_MIN_BLOCKWISE_SIZE = 4096;
 
@@ -62,6 +67,23 @@ public final class StateFormat {
             throw new IllegalArgumentException("minBlockwiseSize: " + minBlockwiseSize + " (expected: >= 0)");
         }
         return new StateFormat(true, minBlockwiseSize);
+    }
+
+    /**
+     * The code that reads as 0.0 in 8-bit state {@code name}, whatever the block's absmax: for
+     * {@code state1} (the signed map) 127, for {@code state2} (the unsigned map) 0. What a caller fills
+     * elements with that a step never wrote (padding that shares a tensor's last block) so that they
+     * read as a live run's would.
+     *
+     * @throws IllegalArgumentException naming {@code name} unless it is {@code state1} or {@code state2}
+     */
+    public static byte zeroCode(String name) {
+        DynamicMap map = "state1".equals(name) ? DynamicMap.SIGNED : "state2".equals(name) ? DynamicMap.UNSIGNED : null;
+        if (map == null) {
+            throw new IllegalArgumentException("name: expected state1 or state2 (8-bit codes), got "
+                    + (name == null ? "null" : "\"" + name + "\""));
+        }
+        return (byte) map.nearest(0f);
     }
 
     /** Whether this is an 8-bit block-wise format (whatever the size threshold). */

@@ -63,6 +63,13 @@ class Blockwise8BadInputTest {
         assertRefused(IllegalArgumentException.class, "minBlockwiseSize", () -> Q.withMinBlockwiseSize(-1));
         assertRefused(IllegalStateException.class, "FP32", () -> StateFormat.FP32.withMinBlockwiseSize(0));
         assertEquals(4096, Q.minBlockwiseSize());
+        assertEquals(256, StateFormat.BLOCK);
+        // The codes of 0.0, looked up in bitsandbytes' tables (the fixture's qmap files): signed index 127, unsigned 0.
+        float[] signed = dev.adamant.core.quant.QuantFixtures.floats("bnb-8bit/qmap-signed.f32", 256);
+        float[] unsigned = dev.adamant.core.quant.QuantFixtures.floats("bnb-8bit/qmap-unsigned.f32", 256);
+        assertEquals(0f, signed[StateFormat.zeroCode("state1") & 0xFF]);
+        assertEquals(0f, unsigned[StateFormat.zeroCode("state2") & 0xFF]);
+        assertRefused(IllegalArgumentException.class, "name: expected state1 or state2", () -> StateFormat.zeroCode("absmax1"));
         assertTrue(Q.quantizes(4096) && !Q.quantizes(4095) && !StateFormat.FP32.quantizes(1L << 40));
         assertEquals(AdamConfig.adamW(), AdamConfig.adamW().withStateFormat(StateFormat.FP32));
         assertTrue(!AdamConfig.adamW().equals(AdamConfig.adamW().withStateFormat(Q)));

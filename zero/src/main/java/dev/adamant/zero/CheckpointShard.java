@@ -1,5 +1,7 @@
 package dev.adamant.zero;
 
+import dev.adamant.core.StateFormat;
+
 import dev.adamant.fp16.Precision;
 import dev.adamant.fp16.scaling.DynamicLossScaler;
 import java.io.IOException;
@@ -39,7 +41,7 @@ final class CheckpointShard {
     /** The first format with 8-bit states: {@link Dtype#U8} buffers, and absmax kinds counted in blocks. */
     static final int BLOCKWISE_SINCE = 3;
     /** Elements per block of 8-bit block-wise states. */
-    static final int BLOCK = 256;
+    static final int BLOCK = StateFormat.BLOCK;
 
     /** What a buffer's elements are: floats, 16-bit values, or bytes (8-bit states' codes). */
     enum Dtype {

@@ -36,7 +36,7 @@ public final class MemoryPlan {
     /** Bytes of absmax per block with 8-bit Adam: a float for each of the two states. */
     public static final int ADAM_8BIT_ABSMAX_BYTES_PER_BLOCK = 8;
     /** Parameters per block of 8-bit block-wise states. */
-    public static final int BLOCK = 256;
+    public static final int BLOCK = StateFormat.BLOCK;
     /** Bytes of a 16-bit parameter, and of a 16-bit gradient. */
     public static final int HALF_BYTES = 2;
 

@@ -14,7 +14,6 @@ import dev.adamant.zero.partition.FlatLayout.Tensor;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryStream;
@@ -265,7 +264,7 @@ public final class ZeroCheckpoint {
                         // absmax; code 0 (a new buffer's) reads as -absmax and would move the block's
                         // absmax. Padding in blocks of its own has absmax 0 and reads as 0 either way.
                         long real = Math.max(0, t.count() - from);
-                        target.asSlice(real).fill(ZeroCodes.of(kind));
+                        target.asSlice(real).fill(StateFormat.zeroCode(kind));
                     }
                 });
                 s.read(t.index(), PARAMS, from, ownParams, Dtype.of(config.precision()));
@@ -421,40 +420,6 @@ public final class ZeroCheckpoint {
 
     private static MemorySegment floats(MemorySegment s, long from, long count) {
         return s.asSlice(from * Float.BYTES, count * Float.BYTES);
-    }
-
-    /**
-     * The 8-bit code of 0.0 in each state's table (bitsandbytes' dynamic maps hold an exact 0), found
-     * once through the public API: an 8-bit Adam step with zero parameters and gradients quantizes
-     * zero states. (Core does not export its tables; see {@code StateFormat}.)
-     */
-    static final class ZeroCodes {
-        private static final Map<String, Byte> CODES = probe();
-
-        private ZeroCodes() {}
-
-        static byte of(String kind) {
-            Byte b = CODES.get(kind);
-            if (b == null) {
-                throw new IllegalArgumentException("kind: expected one of " + CODES.keySet() + ", got " + kind);
-            }
-            return b;
-        }
-
-        private static Map<String, Byte> probe() {
-            int n = CheckpointShard.BLOCK;
-            AdamConfig c = AdamConfig.adamW().withStateFormat(StateFormat.BLOCKWISE_8BIT.withMinBlockwiseSize(0));
-            try (Arena arena = Arena.ofConfined(); Optimizer o = Optimizers.adam(c, n)) {
-                o.step(arena.allocate((long) n * Float.BYTES, 64), arena.allocate((long) n * Float.BYTES, 64));
-                Map<String, Byte> codes = new LinkedHashMap<>();
-                for (String name : o.stateNames()) {
-                    if (stateDtype(name) == Dtype.U8) {
-                        codes.put(name, o.state(name).get(java.lang.foreign.ValueLayout.JAVA_BYTE, 0));
-                    }
-                }
-                return Map.copyOf(codes);
-            }
-        }
     }
 
     /** How an optimizer state buffer is saved: 8-bit codes ({@code state1}, {@code state2}) as bytes, the rest as floats. */
@@ -775,9 +740,9 @@ public final class ZeroCheckpoint {
                             + " devices (ZeroCheckpoint.restore) instead");
                 }
                 boolean blocks = targetStates.stream().anyMatch(CheckpointShard::perBlock);
-                if (blocks && t < names.size() - 1 && lengths.get(t) % CheckpointShard.BLOCK != 0) {
+                if (blocks && t < names.size() - 1 && lengths.get(t) % StateFormat.BLOCK != 0) {
                     throw new IllegalArgumentException("tensorSizes: tensor \"" + names.get(t) + "\" has " + lengths.get(t)
-                            + " elements, not whole blocks of " + CheckpointShard.BLOCK + ": one 8-bit optimizer over the"
+                            + " elements, not whole blocks of " + StateFormat.BLOCK + ": one 8-bit optimizer over the"
                             + " tensors back to back would quantize blocks that straddle two tensors; restore onto devices"
                             + " (ZeroCheckpoint.restore) instead");
                 }

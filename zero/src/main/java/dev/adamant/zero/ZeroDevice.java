@@ -170,7 +170,7 @@ public final class ZeroDevice implements AutoCloseable {
     }
 
     /** Elements per block of 8-bit block-wise states (bitsandbytes' block size). */
-    static final int BLOCK = 256;
+    static final int BLOCK = StateFormat.BLOCK;
 
     /**
      * Refuses a layout whose slices would cut a 256-element block of an 8-bit tensor between two
