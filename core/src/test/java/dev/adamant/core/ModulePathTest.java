@@ -33,17 +33,19 @@ class ModulePathTest {
         // dev.adamant.core.kernel is left out because surefire opens the packages that hold tests
         // (ChunksTest) to the class path, for JUnit.
         Module unnamed = ClassLoader.getSystemClassLoader().getUnnamedModule();
-        for (String internal : new String[] {"dev.adamant.core.memory", "dev.adamant.core.panama"}) {
+        for (String internal : new String[] {"dev.adamant.core.memory", "dev.adamant.core.panama", "dev.adamant.core.quant"}) {
             assertFalse(core.isExported(internal), internal + " is exported to everyone");
             assertFalse(core.isExported(internal, unnamed), internal + " is exported to the class path");
         }
         // As declared: every internal package a qualified export to our own modules.
         assertSame(core, Segments.class.getModule());
-        // memory: every module that checks arguments; kernel and panama: those with Panama kernels (and bench).
+        // memory: every module that checks arguments; kernel and panama: those with Panama kernels (and bench);
+        // quant: the codec's benchmark.
         Map<String, Set<String>> readers = Map.of(
                 "dev.adamant.core.memory", Set.of("dev.adamant.fp16", "dev.adamant.zero", "dev.adamant.examples"),
                 "dev.adamant.core.kernel", Set.of("dev.adamant.fp16", "dev.adamant.examples", "dev.adamant.bench"),
-                "dev.adamant.core.panama", Set.of("dev.adamant.fp16", "dev.adamant.examples", "dev.adamant.bench"));
+                "dev.adamant.core.panama", Set.of("dev.adamant.fp16", "dev.adamant.examples", "dev.adamant.bench"),
+                "dev.adamant.core.quant", Set.of("dev.adamant.bench"));
         for (Map.Entry<String, Set<String>> internal : readers.entrySet()) {
             assertTrue(core.getDescriptor().exports().stream().anyMatch(e -> e.source().equals(internal.getKey())
                     && e.isQualified() && e.targets().equals(internal.getValue())),
