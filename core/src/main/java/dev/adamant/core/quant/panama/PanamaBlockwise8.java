@@ -38,25 +38,29 @@ import jdk.incubator.vector.VectorSpecies;
  * gather. (Without VBMI, as on Skylake-X, C2 lowers the byte selects into longer sequences; not
  * measured.) At 128 and 256 bits: a gather from the 256 codes.
  *
- * <p><b>Measured</b> (ns an element, n = 65,536, in cache; thread CPU time over 5 repeats of
- * 760 calls, after 3 warm-up repeats, the range of medians over 3 JVM runs; signed map; a 2-vCPU AMD
- * EPYC with AVX-512 shared with other work, 512-bit vectors, Temurin 25; {@code Harness} in the
- * session notes: {@code java --add-modules jdk.incubator.vector -cp core/target/classes:. Harness
- * 65536 5}):
+ * <p><b>Measured</b> with {@code Blockwise8CodecBenchmark} (bench module; ns an element = score / n,
+ * mean and the range over 5 one-second iterations, {@code -f 1 -wi 2 -i 5 -w 1 -r 1}; signed map;
+ * a 2-vCPU AMD EPYC VM with AVX-512 and VBMI, shared with other work, 512-bit vectors, Temurin 25):
  * <pre>
- *                    before (2b4a398)   now
- *   Panama quantize     1.43 - 1.50     0.64 - 0.93
- *   Panama dequantize   0.57 - 0.63     0.20 - 0.38
- *   scalar quantize     3.2 - 3.5       1.6 - 3.5
- *   scalar dequantize   0.34 - 1.5      0.37 - 1.8   (unchanged code; the machine's noise)
+ *                         n = 2^16 (L2)                   n = 2^24 (DRAM)
+ *                    before (2b4a398)   now          before             now
+ *   Panama quantize   1.37 (1.36-1.38)  0.73 (0.72-0.75)   2.21 (2.19-2.22)  0.68 (0.67-0.70)
+ *   Panama dequantize 0.58 (0.58-0.59)  0.20 (0.18-0.20)   0.59 (0.58-0.60)  0.24 (0.22-0.26)
+ *   scalar quantize   3.54 (3.21-4.68)  1.56 (1.54-1.59)   4.78 (3.72-5.20)  1.63 (1.62-1.63)
+ *   scalar dequantize 0.44 (0.36-0.47)  0.44 (0.35-0.47)   0.34 (0.33-0.36)  0.35 (0.35-0.35)
  * </pre>
- * Where the time went before: {@code FloatVector.max} in the absmax pass (its NaN and -0 fix-ups on a
+ * (Scalar dequantize is unchanged code. A second harness, thread CPU time over repeated calls at
+ * 2^16, agreed within the machine's noise: quantize 0.61-0.93 against 1.43-1.50, dequantize
+ * 0.20-0.38 against 0.57-0.63.)
+ *
+ * <p>Where the time went before: {@code FloatVector.max} in the absmax pass (its NaN and -0 fix-ups on a
  * loop-carried chain: 0.35 ns an element alone), the two gathers a vector (bucket, then threshold),
  * and each gather's index stored and reloaded at once (a store-forwarding stall, about 0.2 ns an
  * element). Tried and dropped: a branch-free binary search over the 256 thresholds in registers
  * (ShortVector, 32 lanes: 8 levels of permutes and compares on the high halves of the ordinals, then
  * two 256-entry lookups for the low halves) was exact but slower than the gather here (0.87 against
- * 0.70 ns).
+ * 0.70 ns); two 8-lane gathers instead of one of 16, no faster; gathering each vector's keys right
+ * after storing them (one pass, not two), 0.1-0.2 ns slower.
  */
 public final class PanamaBlockwise8 implements Blockwise8 {
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
