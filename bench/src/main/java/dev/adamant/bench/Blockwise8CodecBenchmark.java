@@ -39,6 +39,8 @@ import org.openjdk.jmh.annotations.Warmup;
         "-Xms1g", "-Xmx1g"})
 public class Blockwise8CodecBenchmark {
     static final DynamicMap MAP = DynamicMap.SIGNED;
+    /** Elements a JIT warm-up call (16 blocks). */
+    static final int WARMUP_N = 4096;
 
     /** Values, their codes and absmax, and the kernels of {@link #implementation()}. */
     @State(Scope.Benchmark)
@@ -65,6 +67,14 @@ public class Blockwise8CodecBenchmark {
             SplittableRandom random = new SplittableRandom(42);
             for (long i = 0; i < n; i++) {
                 values.setAtIndex(ValueLayout.JAVA_FLOAT, i, (float) (gaussian(random) * Math.exp(2 * gaussian(random))));
+            }
+            // Compile the loops first, on a small slice, as AdamWStepBenchmark.Sized does: Vector API
+            // code runs boxed and ~1000x slower until C2 has it, and a few calls of 2^16-2^24 elements
+            // a second are too few to get there within the warm-up.
+            int small = Math.min(n, WARMUP_N);
+            for (int i = 0; i < AdamWStepBenchmark.Sized.JIT_WARMUP_CALLS; i++) {
+                kernels.quantize(MAP, values, codes, absmax, small);
+                kernels.dequantize(MAP, codes, absmax, out, small);
             }
             kernels.quantize(MAP, values, codes, absmax, n);
             kernels.dequantize(MAP, codes, absmax, out, n);

@@ -42,16 +42,18 @@ import jdk.incubator.vector.VectorSpecies;
  * mean and the range over 5 one-second iterations, {@code -f 1 -wi 2 -i 5 -w 1 -r 1}; signed map;
  * a 2-vCPU AMD EPYC VM with AVX-512 and VBMI, shared with other work, 512-bit vectors, Temurin 25):
  * <pre>
- *                         n = 2^16 (L2)                   n = 2^24 (DRAM)
- *                    before (2b4a398)   now          before             now
- *   Panama quantize   1.37 (1.36-1.38)  0.73 (0.72-0.75)   2.21 (2.19-2.22)  0.68 (0.67-0.70)
- *   Panama dequantize 0.58 (0.58-0.59)  0.20 (0.18-0.20)   0.59 (0.58-0.60)  0.24 (0.22-0.26)
- *   scalar quantize   3.54 (3.21-4.68)  1.56 (1.54-1.59)   4.78 (3.72-5.20)  1.63 (1.62-1.63)
- *   scalar dequantize 0.44 (0.36-0.47)  0.44 (0.35-0.47)   0.34 (0.33-0.36)  0.35 (0.35-0.35)
+ *                         n = 2^16 (L2)                        n = 2^24 (DRAM)
+ *                    before (2b4a398)   now               before             now
+ *   Panama quantize   1.37 (1.36-1.38)  0.65 (0.61-0.75)   2.21 (2.19-2.22)  0.69 (0.67-0.71)
+ *   Panama dequantize 0.58 (0.58-0.59)  0.23 (0.21-0.30)   0.59 (0.58-0.60)  0.37 (0.36-0.39)
+ *   scalar quantize   3.54 (3.21-4.68)  1.51 (1.49-1.53)   4.78 (3.72-5.20)  1.67 (1.66-1.68)
+ *   scalar dequantize 0.44 (0.36-0.47)  0.50 (0.44-0.57)   0.34 (0.33-0.36)  0.36 (0.36-0.37)
  * </pre>
- * (Scalar dequantize is unchanged code. A second harness, thread CPU time over repeated calls at
- * 2^16, agreed within the machine's noise: quantize 0.61-0.93 against 1.43-1.50, dequantize
- * 0.20-0.38 against 0.57-0.63.)
+ * An earlier run of nearly this code gave quantize 0.73 and 0.68, dequantize 0.20 and 0.24: at 2^24
+ * dequantize (1 byte read, 4 written) is as fast as the machine's memory allows at the time, scalar
+ * or not. Scalar dequantize is unchanged code. A second harness (thread CPU time over repeated calls
+ * at 2^16) agreed within the machine's noise: quantize 0.61-0.93 against 1.43-1.50, dequantize
+ * 0.20-0.38 against 0.57-0.63.
  *
  * <p>Where the time went before: {@code FloatVector.max} in the absmax pass (its NaN and -0 fix-ups on a
  * loop-carried chain: 0.35 ns an element alone), the two gathers a vector (bucket, then threshold),
