@@ -18,4 +18,6 @@ module dev.adamant.core {
     exports dev.adamant.core.kernel to dev.adamant.fp16, dev.adamant.examples, dev.adamant.bench;
     // The one species and byte-order definition, for our modules' Panama kernels and the benchmarks' loops.
     exports dev.adamant.core.panama to dev.adamant.fp16, dev.adamant.examples, dev.adamant.bench;
+    // The 8-bit block-wise codec's kernels, for its benchmark (Blockwise8CodecBenchmark).
+    exports dev.adamant.core.quant to dev.adamant.bench;
 }

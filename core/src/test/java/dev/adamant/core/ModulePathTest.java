@@ -30,8 +30,8 @@ class ModulePathTest {
         assertTrue(core.isExported("dev.adamant.core"), "the facade is exported to everyone");
         assertTrue(core.isExported("dev.adamant.core.schedule"), "the learning-rate schedules are exported to everyone");
         // The class path (JUnit, QuickTheories, any user there) must not see the internal packages;
-        // dev.adamant.core.kernel is left out because surefire opens the packages that hold tests
-        // (ChunksTest) to the class path, for JUnit.
+        // dev.adamant.core.kernel and .quant are left out because surefire opens the packages that hold tests
+        // (ChunksTest, the quant tests) to the class path, for JUnit.
         Module unnamed = ClassLoader.getSystemClassLoader().getUnnamedModule();
         for (String internal : new String[] {"dev.adamant.core.memory", "dev.adamant.core.panama"}) {
             assertFalse(core.isExported(internal), internal + " is exported to everyone");
@@ -39,11 +39,13 @@ class ModulePathTest {
         }
         // As declared: every internal package a qualified export to our own modules.
         assertSame(core, Segments.class.getModule());
-        // memory: every module that checks arguments; kernel and panama: those with Panama kernels (and bench).
+        // memory: every module that checks arguments; kernel and panama: those with Panama kernels (and bench);
+        // quant: the codec's benchmark.
         Map<String, Set<String>> readers = Map.of(
                 "dev.adamant.core.memory", Set.of("dev.adamant.fp16", "dev.adamant.zero", "dev.adamant.examples"),
                 "dev.adamant.core.kernel", Set.of("dev.adamant.fp16", "dev.adamant.examples", "dev.adamant.bench"),
-                "dev.adamant.core.panama", Set.of("dev.adamant.fp16", "dev.adamant.examples", "dev.adamant.bench"));
+                "dev.adamant.core.panama", Set.of("dev.adamant.fp16", "dev.adamant.examples", "dev.adamant.bench"),
+                "dev.adamant.core.quant", Set.of("dev.adamant.bench"));
         for (Map.Entry<String, Set<String>> internal : readers.entrySet()) {
             assertTrue(core.getDescriptor().exports().stream().anyMatch(e -> e.source().equals(internal.getKey())
                     && e.isQualified() && e.targets().equals(internal.getValue())),

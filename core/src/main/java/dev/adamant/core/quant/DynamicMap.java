@@ -34,32 +34,40 @@ import java.util.List;
  *
  * <p><b>How the search stays cheap.</b> Between neighbouring codes {@code k} and {@code k+1} the
  * answer changes at one float, {@code threshold[k]}: the smallest float whose nearest code is above
- * {@code k} (found once, here, by bisection with the brute-force search). A float's sign, exponent and
- * top {@value #MANTISSA_BITS} mantissa bits select a bucket; buckets are narrower than any gap
- * between thresholds, so a bucket holds at most one threshold (checked when the tables are built),
- * and {@code bucket[key]} is the answer at the bucket's lowest value. Then
- * {@code nearest(x) = cand + (x >= threshold[cand] ? 1 : 0)} with {@code cand = bucket[key]}: one
- * table load, one compare; two gathers in the vector loop. Exponents below 2^{@value #MIN_EXPONENT}
- * share the lowest bucket (it holds no threshold). Tables: 2 x {@value #SPAN} ints of buckets
- * (about 25 KiB) and 256 floats of thresholds per map.
+ * {@code k} (found once, here, by bisection with the brute-force search). A float's top
+ * {@value #KEY_BITS} bits (sign, exponent, top {@value #MANTISSA_BITS} mantissa bits) are its key; a
+ * key's floats (a bucket) are narrower than any gap between thresholds, so a bucket holds at most one
+ * threshold (checked when the tables are built). One int an entry, for all 65,536 keys, holds the
+ * answer at the bucket's lowest value {@code cand} and, when a threshold lies in the bucket, where:
+ * <pre>
+ *   bits    = floatToRawIntBits(x)              sign | exponent(8) | mantissa(23)
+ *   key     = bits >>> 16                       sign | exponent | mantissa[22..16]
+ *   low     = (bits ^ (bits >> 31)) & 0xFFFF    the low 16 bits in value order (flipped when negative)
+ *   entry   = cand << 16 + step                 step = 0x10000 - low(threshold), or 0 if none
+ *   nearest = (entry + low) >>> 16              cand, or cand + 1 from the threshold up
+ * </pre>
+ * {@link #entries} stores {@code entry} minus the key's part of {@code bits ^ (bits >> 31)} (its high
+ * 16 bits, shifted), so {@code nearest = (entries[bits >>> 16] + (bits ^ (bits >> 31))) >>> 16}: one
+ * table load, four integer operations, no compare, no branch; one gather in the vector loop. NaN keys
+ * (and infinities) hold code 0, so NaN needs no test; keys above 1.0 hold the clamped answer (255,
+ * or 0 when negative), which {@link #nearest} never uses. The table is 65,536 ints (256 KiB) a map, of
+ * which the quantizer touches the keys of its values: 128 entries (512 bytes) a binade.
  */
 public final class DynamicMap {
     /** Codes in a map: one byte's worth. */
     public static final int SIZE = 256;
-    /** Mantissa bits of the bucket key, after the exponent. */
+    /** Mantissa bits of the key, after the sign and the exponent. */
     public static final int MANTISSA_BITS = 7;
-    /** The key is {@code bits >>> KEY_SHIFT}: exponent and top mantissa bits (and the sign, masked off). */
-    public static final int KEY_SHIFT = 23 - MANTISSA_BITS;
-    /** Exponent (8 bits) and mantissa bits of the key. */
-    public static final int KEY_MASK = (1 << (8 + MANTISSA_BITS)) - 1;
-    /** The smallest unbiased exponent with buckets of its own; smaller magnitudes share the lowest. */
-    public static final int MIN_EXPONENT = -24;
-    /** The lowest key (2^MIN_EXPONENT), where smaller magnitudes are clamped. */
-    public static final int KEY_MIN = (127 + MIN_EXPONENT) << MANTISSA_BITS;
+    /** Bits of the key: sign, exponent (8), mantissa. */
+    public static final int KEY_BITS = 1 + 8 + MANTISSA_BITS;
+    /** The key is {@code bits >>> KEY_SHIFT}; the low {@code KEY_SHIFT} bits place x inside its bucket. */
+    public static final int KEY_SHIFT = 32 - KEY_BITS;
     /** The key of 1.0f, the largest magnitude the quantizer produces. */
-    public static final int KEY_MAX = 127 << MANTISSA_BITS;
-    /** Buckets per sign. */
-    public static final int SPAN = KEY_MAX - KEY_MIN + 1;
+    public static final int KEY_MAX = Float.floatToRawIntBits(1f) >>> KEY_SHIFT;
+    /** The smallest magnitude key of NaN and the infinities (exponent all ones). */
+    private static final int KEY_NAN = Float.floatToRawIntBits(Float.POSITIVE_INFINITY) >>> KEY_SHIFT;
+    private static final int SIGN_KEY = 1 << (KEY_BITS - 1);
+    private static final int LOW_MASK = (1 << KEY_SHIFT) - 1;
 
     /** bitsandbytes' signed map: the first state (momentum). */
     public static final DynamicMap SIGNED = new DynamicMap(true);
@@ -73,14 +81,14 @@ public final class DynamicMap {
     public final float[] codes;
     /** {@code thresholds[k]}: the smallest float whose nearest code is above k; [255] is +infinity. */
     public final float[] thresholds;
-    /** Per bucket (positive keys, then negative), the nearest code of its lowest value. */
-    public final int[] buckets;
+    /** Per key ({@code bits >>> 16}), the packed answer of the class comment. */
+    public final int[] entries;
 
     private DynamicMap(boolean signed) {
         this.signed = signed;
         this.codes = create(signed);
         this.thresholds = thresholds(codes);
-        this.buckets = buckets(thresholds);
+        this.entries = entries(thresholds);
     }
 
     /** Whether this is the signed map. */
@@ -115,15 +123,8 @@ public final class DynamicMap {
      * range check: the scalar twin of the vector loop's lanes, operation for operation.
      */
     public int nearestInRange(float x) {
-        int cand = buckets[bucket(Float.floatToRawIntBits(x))];
-        int index = x >= thresholds[cand] ? cand + 1 : cand;
-        return x != x ? 0 : index;
-    }
-
-    /** The bucket of a float's bits: the key clamped to [KEY_MIN, KEY_MAX], negative floats after the positive. */
-    public static int bucket(int bits) {
-        int key = Math.min(Math.max((bits >>> KEY_SHIFT) & KEY_MASK, KEY_MIN), KEY_MAX) - KEY_MIN;
-        return key + (bits >>> 31) * SPAN;
+        int bits = Float.floatToRawIntBits(x);
+        return (entries[bits >>> KEY_SHIFT] + (bits ^ (bits >> 31))) >>> KEY_SHIFT;
     }
 
     /**
@@ -219,31 +220,40 @@ public final class DynamicMap {
         return t;
     }
 
-    private static int[] buckets(float[] thresholds) {
-        int[] b = new int[2 * SPAN];
-        final int low = (1 << KEY_SHIFT) - 1;
-        for (int sign = 0; sign < 2; sign++) {
-            for (int j = 0; j < SPAN; j++) {
-                int key = KEY_MIN + j;
-                float lowest, highest;
-                if (sign == 0) {
-                    lowest = j == 0 ? 0f : Float.intBitsToFloat(key << KEY_SHIFT);
-                    highest = key == KEY_MAX ? 1f : Float.intBitsToFloat((key << KEY_SHIFT) | low);
-                } else {
-                    lowest = key == KEY_MAX ? -1f : Float.intBitsToFloat(0x80000000 | (key << KEY_SHIFT) | low);
-                    highest = j == 0 ? -0f : Float.intBitsToFloat(0x80000000 | (key << KEY_SHIFT));
-                }
+    /** The class comment's table: every key's {@code entry}, less the key's part of {@code bits ^ (bits >> 31)}. */
+    private static int[] entries(float[] thresholds) {
+        int[] e = new int[1 << KEY_BITS];
+        for (int key = 0; key < e.length; key++) {
+            boolean negative = key >= SIGN_KEY;
+            int magnitude = key & (SIGN_KEY - 1);
+            int bits = key << KEY_SHIFT;
+            int entry;
+            if (magnitude >= KEY_NAN) {
+                entry = 0;   // NaN (and the infinities): code 0, whatever the low bits
+            } else if (magnitude > KEY_MAX) {
+                entry = negative ? 0 : (SIZE - 1) << KEY_SHIFT;   // |x| > 1: clamped, never asked
+            } else {
+                // the bucket's floats in value order: the low bits run down when negative
+                float lowest = Float.intBitsToFloat(negative ? bits | LOW_MASK : bits);
+                float highest = Float.intBitsToFloat(negative ? bits : bits | LOW_MASK);
                 int cand = 0;
                 while (cand < SIZE - 1 && lowest >= thresholds[cand]) {
                     cand++;
                 }
-                if (cand < SIZE - 1 && highest >= thresholds[cand + 1]) {
-                    throw new AssertionError("dynamic map: bucket " + key + (sign == 0 ? "+" : "-")
-                            + " holds two thresholds; use more mantissa bits");
+                int step = 0;
+                if (cand < SIZE - 1 && highest >= thresholds[cand]) {
+                    int t = Float.floatToRawIntBits(thresholds[cand]);
+                    if (t >>> KEY_SHIFT != key || (cand + 1 < SIZE - 1 && highest >= thresholds[cand + 1])) {
+                        throw new AssertionError("dynamic map: bucket 0x" + Integer.toHexString(key)
+                                + " holds two thresholds; use more mantissa bits");
+                    }
+                    step = (1 << KEY_SHIFT) - ((t ^ (t >> 31)) & LOW_MASK);
                 }
-                b[sign * SPAN + j] = cand;
+                entry = (cand << KEY_SHIFT) + step;
             }
+            int flipped = bits ^ (bits >> 31);
+            e[key] = entry - (flipped & ~LOW_MASK);
         }
-        return b;
+        return e;
     }
 }

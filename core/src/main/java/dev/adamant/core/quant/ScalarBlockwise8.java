@@ -6,7 +6,7 @@ import java.lang.foreign.ValueLayout;
 /**
  * The scalar {@link Blockwise8}: the fallback, the vector loop's tail and the test oracle. The vector
  * twin does the same operations in the same order (max of |x| from 0, one float division, the bucket
- * and threshold lookups of {@link DynamicMap#nearestInRange}), so the two agree bit for bit.
+ * and the table lookup of {@link DynamicMap#nearestInRange}), so the two agree bit for bit.
  */
 public final class ScalarBlockwise8 implements Blockwise8 {
     /** The one instance. */

@@ -115,7 +115,7 @@ class DynamicMapTest {
         assertEquals(255, map.nearest(1f));
         assertEquals(0, map.nearest(-1f));
         // every bucket's two ends
-        for (int key = DynamicMap.KEY_MIN; key <= DynamicMap.KEY_MAX; key++) {
+        for (int key = 0; key <= DynamicMap.KEY_MAX; key++) {
             int bits = key << DynamicMap.KEY_SHIFT, low = (1 << DynamicMap.KEY_SHIFT) - 1;
             for (int b : new int[] {bits, bits | low, bits | 0x80000000, bits | low | 0x80000000}) {
                 float x = Float.intBitsToFloat(b);
