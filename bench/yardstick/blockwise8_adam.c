@@ -60,7 +60,18 @@ typedef struct {
     int32_t packed[2 * SPAN] __attribute__((aligned(64)));
     // planes[k][i]: byte k of codes[i], for the vpermi2b lookup.
     uint8_t planes[4][256] __attribute__((aligned(64)));
+    // The gather-free search. Buckets of variable width: in each binade (exponent) only as many top
+    // mantissa bits as keep one threshold a bucket at most (0 to 7 for these maps), so that both
+    // signs fit in 512 buckets: bucket = base[sign][exponent] + (mantissa >> shift[sign][exponent]),
+    // binade[sign][e - 103] = base | shift << 16 (two vpermi2d), cand = bucket_cand[bucket] (four
+    // vpermi2b, bytes), then thresholds[cand] from byte planes (as the codes) and one compare.
+    uint32_t binade[2][32] __attribute__((aligned(64)));
+    uint8_t bucket_cand[512] __attribute__((aligned(64)));
+    uint8_t thr_planes[4][256] __attribute__((aligned(64)));
+    int nbuckets;
 } Map;
+
+#define EXP_MIN 103   // biased exponent of 2^-24; smaller magnitudes share its lowest bucket
 
 static Map SIGNED, UNSIGNED;
 
@@ -116,9 +127,52 @@ static void load_map(Map* map, const char* dir, const char* name) {
         }
     }
     for (int i = 0; i < 256; i++) {
-        uint32_t cb; memcpy(&cb, &map->codes[i], 4);
-        for (int k = 0; k < 4; k++) map->planes[k][i] = (uint8_t)(cb >> (8 * k));
+        uint32_t cb, tb; memcpy(&cb, &map->codes[i], 4); memcpy(&tb, &map->thresholds[i], 4);
+        for (int k = 0; k < 4; k++) {
+            map->planes[k][i] = (uint8_t)(cb >> (8 * k)); map->thr_planes[k][i] = (uint8_t)(tb >> (8 * k));
+        }
     }
+    // Variable-width buckets.
+    uint32_t next = 0;
+    for (int sign = 0; sign < 2; sign++) {
+        for (int e5 = 0; e5 < 32; e5++) {
+            uint32_t exponent = EXP_MIN + e5, head = ((uint32_t)sign << 8) | exponent;
+            int bits = 0;
+            if (e5 <= 24) {
+                for (;; bits++) {   // fewest mantissa bits with distinct buckets for this binade's thresholds
+                    int clash = 0, last = -1;
+                    for (int k = 0; k < 255 && !clash; k++) {
+                        int kk = sign ? 254 - k : k;   // in order of magnitude
+                        uint32_t tb; memcpy(&tb, &map->thresholds[kk], 4);
+                        if ((tb >> 23) > ((uint32_t)sign << 8 | 0xFF) || (tb >> 31) != (uint32_t)sign) continue;
+                        if ((tb >> 23 & 0xFF) <= EXP_MIN && e5 == 0) {
+                            fprintf(stderr, "%s: a threshold below 2^-23\n", name); exit(2);
+                        }
+                        if ((tb >> 23) != head) continue;
+                        int bucket = bits ? (int)((tb & 0x7FFFFF) >> (23 - bits)) : 0;
+                        if (bucket == last) clash = 1;
+                        last = bucket;
+                    }
+                    if (!clash) break;
+                    if (bits == 8) { fprintf(stderr, "%s: binade %d needs > 8 bits\n", name, e5); exit(2); }
+                }
+            }
+            map->binade[sign][e5] = next | (uint32_t)(bits ? 23 - bits : 32) << 16;
+            if (e5 > 24) continue;   // never indexed: the exponent is clamped to [103, 127]
+            for (int j = 0; j < (1 << bits); j++) {
+                uint32_t width = bits ? 23 - bits : 23;
+                uint32_t lb = sign ? (0x80000000u | exponent << 23 | (uint32_t)j << width | ((1u << width) - 1))
+                                   : (exponent << 23 | (uint32_t)j << width);
+                float lowest; memcpy(&lowest, &lb, 4);
+                if (e5 == 0 && !sign) lowest = 0.f;
+                int cand = 0;
+                while (cand < 255 && lowest >= map->thresholds[cand]) cand++;
+                if (next >= 512) { fprintf(stderr, "%s: more than 512 buckets\n", name); exit(2); }
+                map->bucket_cand[next++] = (uint8_t)cand;
+            }
+        }
+    }
+    map->nbuckets = (int)next;
 }
 
 // ---- scalar reference (check mode) ----
@@ -198,28 +252,71 @@ static inline __m512 lookup_perm(__m512i idx, const float* t) {
 // interleaved into floats (unpack 8 -> 16 -> 32 bits). Unpacking works within 128-bit lanes, so the
 // codes are first permuted (one vpermb) for the floats to come out in order. 22 ops for 64 floats,
 // against 4 x 19 for vpermi2ps trees.
-static inline void lookup_bytes(const uint8_t* codes, const Map* map, __m512 scale, __m512 out[4]) {
+static inline void lookup_planes(__m512i codes64, const uint8_t (*planes)[256], __m512i out[4]) {
     static const uint8_t ORDER_[64] __attribute__((aligned(64))) = {
 #define R_(L, j) 16 * j + 4 * L + 0, 16 * j + 4 * L + 1, 16 * j + 4 * L + 2, 16 * j + 4 * L + 3
         R_(0, 0), R_(0, 1), R_(0, 2), R_(0, 3), R_(1, 0), R_(1, 1), R_(1, 2), R_(1, 3),
         R_(2, 0), R_(2, 1), R_(2, 2), R_(2, 3), R_(3, 0), R_(3, 1), R_(3, 2), R_(3, 3)
 #undef R_
     };
-    __m512i idx = _mm512_permutexvar_epi8(_mm512_load_si512(ORDER_), _mm512_load_si512(codes));
+    __m512i idx = _mm512_permutexvar_epi8(_mm512_load_si512(ORDER_), codes64);
     __mmask64 high = _mm512_movepi8_mask(idx);
     __m512i b[4];
     for (int k = 0; k < 4; k++) {
-        const uint8_t* t = map->planes[k];
+        const uint8_t* t = planes[k];
         __m512i lo = _mm512_permutex2var_epi8(_mm512_load_si512(t), idx, _mm512_load_si512(t + 64));
         __m512i hi = _mm512_permutex2var_epi8(_mm512_load_si512(t + 128), idx, _mm512_load_si512(t + 192));
         b[k] = _mm512_mask_blend_epi8(high, lo, hi);
     }
     __m512i w01lo = _mm512_unpacklo_epi8(b[0], b[1]), w01hi = _mm512_unpackhi_epi8(b[0], b[1]);
     __m512i w23lo = _mm512_unpacklo_epi8(b[2], b[3]), w23hi = _mm512_unpackhi_epi8(b[2], b[3]);
-    out[0] = _mm512_mul_ps(_mm512_castsi512_ps(_mm512_unpacklo_epi16(w01lo, w23lo)), scale);
-    out[1] = _mm512_mul_ps(_mm512_castsi512_ps(_mm512_unpackhi_epi16(w01lo, w23lo)), scale);
-    out[2] = _mm512_mul_ps(_mm512_castsi512_ps(_mm512_unpacklo_epi16(w01hi, w23hi)), scale);
-    out[3] = _mm512_mul_ps(_mm512_castsi512_ps(_mm512_unpackhi_epi16(w01hi, w23hi)), scale);
+    out[0] = _mm512_unpacklo_epi16(w01lo, w23lo); out[1] = _mm512_unpackhi_epi16(w01lo, w23lo);
+    out[2] = _mm512_unpacklo_epi16(w01hi, w23hi); out[3] = _mm512_unpackhi_epi16(w01hi, w23hi);
+}
+
+static inline void lookup_bytes(const uint8_t* codes, const Map* map, __m512 scale, __m512 out[4]) {
+    __m512i w[4];
+    lookup_planes(_mm512_load_si512(codes), map->planes, w);
+    for (int u = 0; u < 4; u++) out[u] = _mm512_mul_ps(_mm512_castsi512_ps(w[u]), scale);
+}
+
+// ---- nearest codes of 64 floats in [-1, 1], gather-free: variable-width buckets, all in bytes ----
+static inline __m512i nearest64_bytes(const __m512 x[4], const Map* map) {
+    const __m512i t0 = _mm512_load_si512(map->binade[0]), t1 = _mm512_load_si512(map->binade[0] + 16);
+    const __m512i n0 = _mm512_load_si512(map->binade[1]), n1 = _mm512_load_si512(map->binade[1] + 16);
+    __m128i lowb[4];
+    __mmask16 b8[4], ge[4], nan[4];
+    for (int u = 0; u < 4; u++) {
+        __m512i bits = _mm512_castps_si512(x[u]);
+        __m512i e = _mm512_and_si512(_mm512_srli_epi32(bits, 23), _mm512_set1_epi32(0xFF));
+        e = _mm512_sub_epi32(_mm512_min_epi32(_mm512_max_epi32(e, _mm512_set1_epi32(EXP_MIN)),
+                                              _mm512_set1_epi32(EXP_MIN + 24)), _mm512_set1_epi32(EXP_MIN));
+        __m512i entry = _mm512_mask_blend_epi32(_mm512_movepi32_mask(bits), _mm512_permutex2var_epi32(t0, e, t1),
+                                                _mm512_permutex2var_epi32(n0, e, n1));
+        __m512i mant = _mm512_and_si512(bits, _mm512_set1_epi32(0x7FFFFF));
+        __m512i bucket = _mm512_add_epi32(_mm512_and_si512(entry, _mm512_set1_epi32(0xFFFF)),
+                                          _mm512_srlv_epi32(mant, _mm512_srli_epi32(entry, 16)));
+        lowb[u] = _mm512_cvtepi32_epi8(bucket);
+        b8[u] = _mm512_test_epi32_mask(bucket, _mm512_set1_epi32(256));
+        nan[u] = _mm512_cmp_ps_mask(x[u], x[u], _CMP_UNORD_Q);
+    }
+    __m512i ib = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_inserti128_si256(_mm256_castsi128_si256(lowb[0]), lowb[1], 1)),
+                                    _mm256_inserti128_si256(_mm256_castsi128_si256(lowb[2]), lowb[3], 1), 1);
+    __mmask64 hi8 = _kunpackd_mask64(_kunpackw_mask32(b8[3], b8[2]), _kunpackw_mask32(b8[1], b8[0]));
+    __mmask64 hi7 = _mm512_movepi8_mask(ib);
+    const uint8_t* c = map->bucket_cand;
+    __m512i a = _mm512_mask_blend_epi8(hi7, _mm512_permutex2var_epi8(_mm512_load_si512(c), ib, _mm512_load_si512(c + 64)),
+                                       _mm512_permutex2var_epi8(_mm512_load_si512(c + 128), ib, _mm512_load_si512(c + 192)));
+    __m512i b = _mm512_mask_blend_epi8(hi7, _mm512_permutex2var_epi8(_mm512_load_si512(c + 256), ib, _mm512_load_si512(c + 320)),
+                                       _mm512_permutex2var_epi8(_mm512_load_si512(c + 384), ib, _mm512_load_si512(c + 448)));
+    __m512i cand = _mm512_mask_blend_epi8(hi8, a, b);
+    __m512i t[4];
+    lookup_planes(cand, map->thr_planes, t);
+    for (int u = 0; u < 4; u++) ge[u] = _mm512_cmp_ps_mask(x[u], _mm512_castsi512_ps(t[u]), _CMP_GE_OQ);
+    __mmask64 above = _kunpackd_mask64(_kunpackw_mask32(ge[3], ge[2]), _kunpackw_mask32(ge[1], ge[0]));
+    __mmask64 isnan = _kunpackd_mask64(_kunpackw_mask32(nan[3], nan[2]), _kunpackw_mask32(nan[1], nan[0]));
+    __m512i index = _mm512_mask_add_epi8(cand, above, cand, _mm512_set1_epi8(1));
+    return _mm512_mask_mov_epi8(index, isnan, _mm512_setzero_si512());   // NaN -> 0, as Adamant's
 }
 
 // ---- nearest code of 16 floats in [-1, 1]: one gather of the packed bucket, one compare ----
@@ -255,7 +352,7 @@ static inline __m512i nearest16(__m512 x, const Map* map) {
 
 enum { LOOKUP_GATHER, LOOKUP_PERM, LOOKUP_BYTES };
 enum { Q_DIV, Q_MUL, Q_NONE };
-enum { SEARCH_TWO_GATHERS, SEARCH_PACKED };
+enum { SEARCH_TWO_GATHERS, SEARCH_PACKED, SEARCH_BYTES };
 
 static inline __attribute__((always_inline)) void step8_block(float* p, const float* g, uint8_t* c1, uint8_t* c2,
         float* a1, float* a2, size_t b, const Step s, const int lookup, const int q, const int search) {
@@ -295,6 +392,19 @@ static inline __attribute__((always_inline)) void step8_block(float* p, const fl
     if (n2 == 0.f) n2 = 1.f;
     a1[b] = n1; a2[b] = n2;
     const __m512 d1 = _mm512_set1_ps(q == Q_MUL ? 1.f / n1 : n1), d2 = _mm512_set1_ps(q == Q_MUL ? 1.f / n2 : n2);
+    if (search == SEARCH_BYTES && q != Q_NONE) {
+        for (int j = 0; j < BLOCK; j += 64) {
+            __m512 x1[4], x2[4];
+            for (int u = 0; u < 4; u++) {
+                x1[u] = _mm512_load_ps(mb + j + 16 * u); x2[u] = _mm512_load_ps(vb + j + 16 * u);
+                x1[u] = q == Q_DIV ? _mm512_div_ps(x1[u], d1) : _mm512_mul_ps(x1[u], d1);
+                x2[u] = q == Q_DIV ? _mm512_div_ps(x2[u], d2) : _mm512_mul_ps(x2[u], d2);
+            }
+            _mm512_store_si512(c1 + base + j, nearest64_bytes(x1, &SIGNED));
+            _mm512_store_si512(c2 + base + j, nearest64_bytes(x2, &UNSIGNED));
+        }
+        return;
+    }
     for (int j = 0; j < BLOCK; j += 16) {
         __m512 x1 = _mm512_load_ps(mb + j), x2 = _mm512_load_ps(vb + j);
         __m512i k1, k2;
@@ -321,10 +431,11 @@ static inline __attribute__((always_inline)) void step8_block(float* p, const fl
         _Pragma("omp parallel for schedule(static)")                                               \
         for (size_t b = 0; b < n / BLOCK; b++) step8_block(p, g, c1, c2, a1, a2, b, s, LOOKUP, Q, SEARCH); \
     }
-STEP8(step8_best, LOOKUP_BYTES, Q_DIV, SEARCH_PACKED)
+STEP8(step8_best, LOOKUP_BYTES, Q_DIV, SEARCH_BYTES)
+STEP8(step8_packed, LOOKUP_BYTES, Q_DIV, SEARCH_PACKED)
 STEP8(step8_perm, LOOKUP_PERM, Q_DIV, SEARCH_TWO_GATHERS)
 STEP8(step8_gather, LOOKUP_GATHER, Q_DIV, SEARCH_TWO_GATHERS)
-STEP8(step8_mul, LOOKUP_BYTES, Q_MUL, SEARCH_PACKED)
+STEP8(step8_mul, LOOKUP_BYTES, Q_MUL, SEARCH_BYTES)
 STEP8(step8_noq, LOOKUP_BYTES, Q_NONE, SEARCH_PACKED)
 
 // ---- memory traffic only ----
@@ -392,13 +503,40 @@ static int check(size_t n) {
             __m512i idx = nearest16(_mm512_set1_ps(x), map), pk = nearest16_packed(_mm512_set1_ps(x), map);
             int got = _mm_cvtsi128_si32(_mm512_castsi512_si128(idx)), want = nearest_brute(map, x);
             int gotp = _mm_cvtsi128_si32(_mm512_castsi512_si128(pk));
+            __m512 xs[4] = {_mm512_set1_ps(x), _mm512_set1_ps(x), _mm512_set1_ps(x), _mm512_set1_ps(x)};
+            int gotb = (uint8_t)_mm_cvtsi128_si32(_mm512_castsi512_si128(nearest64_bytes(xs, map)));
+            if (gotb != got && bucket_vs_brute < 5) fprintf(stderr, "x=%a map=%d two-gather %d bytes %d brute %d\n", x, u, got, gotb, want);
+            if (gotb != got) bucket_vs_brute++;
             if (got != gotp && bucket_vs_brute < 5) fprintf(stderr, "x=%a map=%d two-gather %d packed %d brute %d\n", x, u, got, gotp, want);
             if (got != gotp) bucket_vs_brute++;   // the two searches must agree exactly
             if (got != want) { if (bucket_vs_brute < 5) fprintf(stderr, "x=%a (%g) map=%d search %d brute %d\n", x, x, u, got, want); bucket_vs_brute++; }   
         }
     }
-    printf("check n=%zu: 8bit (vpermi2b lookup, packed search) vs 8bit-gather (gathers, two-gather search), 3 steps: %ld m-code, %ld v-code, %ld p mismatches; "
-           "both searches vs brute force over 256 codes (6e6 floats, both maps): %ld wrong\n", n, mism1, mism2, mismp, bucket_vs_brute);
+    // Every 7th float of [-1, 1] (ordinals), 64 at a time: the byte search against the two-gather search.
+    long sweep_wrong = 0, swept = 0;
+    for (int u = 0; u < 2; u++) {
+        const Map* map = u ? &UNSIGNED : &SIGNED;
+        int32_t lo = ordinal(u ? 0.f : -1.f), hi = ordinal(1.f);
+        for (int64_t o = lo; o + 7 * 64 <= hi; o += 7 * 64) {
+            float xf[64] __attribute__((aligned(64)));
+            for (int i = 0; i < 64; i++) xf[i] = from_ordinal((int32_t)(o + 7 * i));
+            __m512 xs[4] = {_mm512_load_ps(xf), _mm512_load_ps(xf + 16), _mm512_load_ps(xf + 32), _mm512_load_ps(xf + 48)};
+            uint8_t got[64] __attribute__((aligned(64)));
+            _mm512_store_si512(got, nearest64_bytes(xs, map));
+            for (int q = 0; q < 4; q++) {
+                __m512i r = nearest16(xs[q], map);
+                uint8_t want[16];
+                _mm_storeu_si128((__m128i*)want, _mm512_cvtepi32_epi8(r));
+                for (int i = 0; i < 16; i++) sweep_wrong += got[16 * q + i] != want[i];
+            }
+            swept += 64;
+        }
+    }
+    printf("check: buckets %d (signed), %d (unsigned); sweep of every 7th float in range (%ld floats): %ld byte-search mismatches\n",
+           SIGNED.nbuckets, UNSIGNED.nbuckets, swept, sweep_wrong);
+    bucket_vs_brute += sweep_wrong;
+    printf("check n=%zu: 8bit (vpermi2b lookup, byte search) vs 8bit-gather (gathers, two-gather search), 3 steps: %ld m-code, %ld v-code, %ld p mismatches; "
+           "three searches vs brute force over 256 codes (6e6 floats, both maps): %ld wrong\n", n, mism1, mism2, mismp, bucket_vs_brute);
     return (mism1 || mism2 || mismp || bucket_vs_brute) ? 1 : 0;
 }
 
@@ -434,6 +572,7 @@ int main(int argc, char** argv) {
         Step s = make_step(t);
         if (!strcmp(mode, "fp32")) step_fp32(p, g, m, v, n, s);
         else if (!strcmp(mode, "8bit")) step8_best(p, g, c1, c2, a1, a2, n, s);
+        else if (!strcmp(mode, "8bit-packed")) step8_packed(p, g, c1, c2, a1, a2, n, s);
         else if (!strcmp(mode, "8bit-perm")) step8_perm(p, g, c1, c2, a1, a2, n, s);
         else if (!strcmp(mode, "8bit-gather")) step8_gather(p, g, c1, c2, a1, a2, n, s);
         else if (!strcmp(mode, "8bit-mul")) step8_mul(p, g, c1, c2, a1, a2, n, s);
