@@ -32,6 +32,8 @@ steps() { case $1 in 2[6-9]) echo 11;; 2[2-5]) echo 21;; *) echo 201;; esac; }
 adamant() { "$JAVA" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xmx1g -cp "$JAR" \
               dev.adamant.bench.PeerAdam "$@" 2>/dev/null; }
 ms() { awk '{for(i=1;i<NF;i++) if($i=="median") print $(i+1)}'; }
+# The best step in ms, from the line's "best G GB/s" and "(B B/elem)" and n.
+best() { awk '{for(i=1;i<NF;i++){ if($i ~ /^n=/) n=substr($i,3); if($i=="(16" || $i=="(28") b=substr($i,2); if($i=="best") g=$(i+1) } print b*n/(g*1e6)}'; }
 OUT=$(mktemp)
 echo "== $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); $(date -u +%FT%TZ); load $(cut -d' ' -f1-3 /proc/loadavg)"
 for rep in $(seq 1 "$REPS"); do
@@ -47,13 +49,12 @@ for rep in $(seq 1 "$REPS"); do
     m16=$(OMP_NUM_THREADS=$t "$YARD" "$size" "$k" mem16 "$QMAP")
     printf '%s\n' "$ds" "$a32" "$a8" "$y32" "$y8" "$ynoq" "$m28" "$m16"
     echo "$c $(for l in "$ds" "$a32" "$a8" "$y32" "$y8" "$ynoq" "$m28" "$m16"; do echo "$l" | ms; done | tr '\n' ' ')" >>"$OUT"
+    echo "$c $(for l in "$ds" "$a32" "$a8" "$y32" "$y8" "$ynoq" "$m28" "$m16"; do echo "$l" | best; done | tr '\n' ' ')" >>"$OUT.best"
   done
 done
-echo "== speed ratios (same repetition), min-max over $REPS repetitions"
-echo "== then median ms, min-max: DeepSpeed, Adamant fp32, Adamant 8-bit, C fp32, C 8-bit, C 8-bit-noq; GB/s of C mem28 (28 B/elem), mem16 (16 B/elem)"
-awk '
+table() { awk '
 function upd(name, k, r) { key = name SUBSEP k; if (!(key in lo) || r < lo[key]) lo[key] = r; if (!(key in hi) || r > hi[key]) hi[key] = r }
-function rng(name, k,   key) { key = name SUBSEP k; return sprintf(lo[key] == hi[key] ? "%.2f" : "%.2f-%.2f", lo[key], hi[key]) }
+function rng(name, k,   key) { key = name SUBSEP k; return sprintf(lo[key] == hi[key] ? "%.3g" : "%.3g-%.3g", lo[key], hi[key]) }
 { k = $1; if (!(k in seen)) { seen[k] = 1; order[n++] = k; e[k] = substr(k, 1, index(k, ":") - 1) }
   ds = $2; a32 = $3; a8 = $4; c32 = $5; c8 = $6; cnoq = $7; m28 = $8; m16 = $9
   upd("a8/a32", k, a32 / a8); upd("c8/c32", k, c32 / c8); upd("cnoq/c32", k, c32 / cnoq); upd("a8/ds", k, ds / a8)
@@ -66,5 +67,10 @@ END {
   printf "%-6s %-15s %-15s %-15s %-15s %-15s %-15s %-11s %-11s\n", "case", "DS ms", "Adamant fp32", "Adamant 8b", "C fp32", "C 8b", "C 8b-noq", "mem28 GB/s", "mem16 GB/s"
   for (i = 0; i < n; i++) { k = order[i]
     printf "%-6s %-15s %-15s %-15s %-15s %-15s %-15s %-11s %-11s\n", k, rng("ds", k), rng("a32", k), rng("a8", k), rng("c32", k), rng("c8", k), rng("cnoq", k), rng("m28", k), rng("m16", k) }
-}' "$OUT"
-rm -f "$OUT"
+}' "$1"; }
+echo "== speed ratios from the median steps (same repetition), min-max over $REPS repetitions;"
+echo "== then median ms, min-max: DeepSpeed, Adamant fp32, Adamant 8-bit, C fp32, C 8-bit, C 8-bit-noq; GB/s of C mem28 (28 B/elem), mem16 (16 B/elem)"
+table "$OUT"
+echo "== the same from the best steps (on a shared machine, the best step is the least disturbed)"
+table "$OUT.best"
+rm -f "$OUT" "$OUT.best"
