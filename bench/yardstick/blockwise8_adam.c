@@ -68,6 +68,9 @@ typedef struct {
     uint32_t binade[2][32] __attribute__((aligned(64)));
     uint8_t bucket_cand[512] __attribute__((aligned(64)));
     uint8_t thr_planes[4][256] __attribute__((aligned(64)));
+    // The same buckets for the 16-bit search: [sign << 5 | e - 103], base and 7 - mantissa bits.
+    uint16_t base_w[64] __attribute__((aligned(64)));
+    uint16_t shift_w[64] __attribute__((aligned(64)));
     int nbuckets;
 } Map;
 
@@ -158,6 +161,9 @@ static void load_map(Map* map, const char* dir, const char* name) {
                 }
             }
             map->binade[sign][e5] = next | (uint32_t)(bits ? 23 - bits : 32) << 16;
+            if (bits > 7) { fprintf(stderr, "%s: binade %d needs %d > 7 mantissa bits\n", name, e5, bits); exit(2); }
+            map->base_w[sign << 5 | e5] = (uint16_t)next;
+            map->shift_w[sign << 5 | e5] = (uint16_t)(7 - bits);
             if (e5 > 24) continue;   // never indexed: the exponent is clamped to [103, 127]
             for (int j = 0; j < (1 << bits); j++) {
                 uint32_t width = bits ? 23 - bits : 23;
@@ -280,6 +286,50 @@ static inline void lookup_bytes(const uint8_t* codes, const Map* map, __m512 sca
     for (int u = 0; u < 4; u++) out[u] = _mm512_mul_ps(_mm512_castsi512_ps(w[u]), scale);
 }
 
+// ---- nearest codes of 64 floats in [-1, 1], gather-free, the bucket from 16-bit lanes ----
+// The bucket depends only on a float's top 16 bits (sign, exponent, 7 mantissa bits), so it is
+// computed 32 lanes at a time: the top halves of 64 floats in two vectors of words (two vpermt2w),
+// base and shift by sign and exponent (64 entries: one vpermi2w each), then as nearest64_bytes.
+static inline __m512i nearest64_words(const __m512 x[4], const Map* map) {
+    static const uint16_t HI_[32] __attribute__((aligned(64))) = {
+        1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31,
+        33, 35, 37, 39, 41, 43, 45, 47, 49, 51, 53, 55, 57, 59, 61, 63};
+    const __m512i hi = _mm512_load_si512(HI_);
+    const __m512i b0 = _mm512_load_si512(map->base_w), b1 = _mm512_load_si512(map->base_w + 32);
+    const __m512i s0 = _mm512_load_si512(map->shift_w), s1 = _mm512_load_si512(map->shift_w + 32);
+    __m256i lowb[2];
+    __mmask32 b8[2];
+    __mmask16 ge[4], nan[4];
+    for (int h = 0; h < 2; h++) {
+        __m512i w = _mm512_permutex2var_epi16(_mm512_castps_si512(x[2 * h]), hi, _mm512_castps_si512(x[2 * h + 1]));
+        __m512i e = _mm512_and_si512(_mm512_srli_epi16(w, 7), _mm512_set1_epi16(0xFF));
+        e = _mm512_sub_epi16(_mm512_min_epu16(_mm512_max_epu16(e, _mm512_set1_epi16(EXP_MIN)),
+                                              _mm512_set1_epi16(EXP_MIN + 24)), _mm512_set1_epi16(EXP_MIN));
+        __m512i key = _mm512_or_si512(e, _mm512_and_si512(_mm512_srai_epi16(w, 15), _mm512_set1_epi16(32)));
+        __m512i bucket = _mm512_add_epi16(_mm512_permutex2var_epi16(b0, key, b1),
+                _mm512_srlv_epi16(_mm512_and_si512(w, _mm512_set1_epi16(0x7F)), _mm512_permutex2var_epi16(s0, key, s1)));
+        lowb[h] = _mm512_cvtepi16_epi8(bucket);
+        b8[h] = _mm512_test_epi16_mask(bucket, _mm512_set1_epi16(256));
+    }
+    for (int u = 0; u < 4; u++) nan[u] = _mm512_cmp_ps_mask(x[u], x[u], _CMP_UNORD_Q);
+    __m512i ib = _mm512_inserti64x4(_mm512_castsi256_si512(lowb[0]), lowb[1], 1);
+    __mmask64 hi8 = _kunpackd_mask64(b8[1], b8[0]);
+    __mmask64 hi7 = _mm512_movepi8_mask(ib);
+    const uint8_t* c = map->bucket_cand;
+    __m512i a = _mm512_mask_blend_epi8(hi7, _mm512_permutex2var_epi8(_mm512_load_si512(c), ib, _mm512_load_si512(c + 64)),
+                                       _mm512_permutex2var_epi8(_mm512_load_si512(c + 128), ib, _mm512_load_si512(c + 192)));
+    __m512i b = _mm512_mask_blend_epi8(hi7, _mm512_permutex2var_epi8(_mm512_load_si512(c + 256), ib, _mm512_load_si512(c + 320)),
+                                       _mm512_permutex2var_epi8(_mm512_load_si512(c + 384), ib, _mm512_load_si512(c + 448)));
+    __m512i cand = _mm512_mask_blend_epi8(hi8, a, b);
+    __m512i t[4];
+    lookup_planes(cand, map->thr_planes, t);
+    for (int u = 0; u < 4; u++) ge[u] = _mm512_cmp_ps_mask(x[u], _mm512_castsi512_ps(t[u]), _CMP_GE_OQ);
+    __mmask64 above = _kunpackd_mask64(_kunpackw_mask32(ge[3], ge[2]), _kunpackw_mask32(ge[1], ge[0]));
+    __mmask64 isnan = _kunpackd_mask64(_kunpackw_mask32(nan[3], nan[2]), _kunpackw_mask32(nan[1], nan[0]));
+    __m512i index = _mm512_mask_add_epi8(cand, above, cand, _mm512_set1_epi8(1));
+    return _mm512_mask_mov_epi8(index, isnan, _mm512_setzero_si512());   // NaN -> 0, as Adamant's
+}
+
 // ---- nearest codes of 64 floats in [-1, 1], gather-free: variable-width buckets, all in bytes ----
 static inline __m512i nearest64_bytes(const __m512 x[4], const Map* map) {
     const __m512i t0 = _mm512_load_si512(map->binade[0]), t1 = _mm512_load_si512(map->binade[0] + 16);
@@ -352,7 +402,7 @@ static inline __m512i nearest16(__m512 x, const Map* map) {
 
 enum { LOOKUP_GATHER, LOOKUP_PERM, LOOKUP_BYTES };
 enum { Q_DIV, Q_MUL, Q_NONE };
-enum { SEARCH_TWO_GATHERS, SEARCH_PACKED, SEARCH_BYTES };
+enum { SEARCH_TWO_GATHERS, SEARCH_PACKED, SEARCH_BYTES, SEARCH_WORDS };
 
 static inline __attribute__((always_inline)) void step8_block(float* p, const float* g, uint8_t* c1, uint8_t* c2,
         float* a1, float* a2, size_t b, const Step s, const int lookup, const int q, const int search) {
@@ -392,7 +442,7 @@ static inline __attribute__((always_inline)) void step8_block(float* p, const fl
     if (n2 == 0.f) n2 = 1.f;
     a1[b] = n1; a2[b] = n2;
     const __m512 d1 = _mm512_set1_ps(q == Q_MUL ? 1.f / n1 : n1), d2 = _mm512_set1_ps(q == Q_MUL ? 1.f / n2 : n2);
-    if (search == SEARCH_BYTES && q != Q_NONE) {
+    if ((search == SEARCH_BYTES || search == SEARCH_WORDS) && q != Q_NONE) {
         for (int j = 0; j < BLOCK; j += 64) {
             __m512 x1[4], x2[4];
             for (int u = 0; u < 4; u++) {
@@ -400,8 +450,13 @@ static inline __attribute__((always_inline)) void step8_block(float* p, const fl
                 x1[u] = q == Q_DIV ? _mm512_div_ps(x1[u], d1) : _mm512_mul_ps(x1[u], d1);
                 x2[u] = q == Q_DIV ? _mm512_div_ps(x2[u], d2) : _mm512_mul_ps(x2[u], d2);
             }
-            _mm512_store_si512(c1 + base + j, nearest64_bytes(x1, &SIGNED));
-            _mm512_store_si512(c2 + base + j, nearest64_bytes(x2, &UNSIGNED));
+            if (search == SEARCH_WORDS) {
+                _mm512_store_si512(c1 + base + j, nearest64_words(x1, &SIGNED));
+                _mm512_store_si512(c2 + base + j, nearest64_words(x2, &UNSIGNED));
+            } else {
+                _mm512_store_si512(c1 + base + j, nearest64_bytes(x1, &SIGNED));
+                _mm512_store_si512(c2 + base + j, nearest64_bytes(x2, &UNSIGNED));
+            }
         }
         return;
     }
@@ -432,6 +487,7 @@ static inline __attribute__((always_inline)) void step8_block(float* p, const fl
         for (size_t b = 0; b < n / BLOCK; b++) step8_block(p, g, c1, c2, a1, a2, b, s, LOOKUP, Q, SEARCH); \
     }
 STEP8(step8_best, LOOKUP_BYTES, Q_DIV, SEARCH_BYTES)
+STEP8(step8_words, LOOKUP_BYTES, Q_DIV, SEARCH_WORDS)
 STEP8(step8_packed, LOOKUP_BYTES, Q_DIV, SEARCH_PACKED)
 STEP8(step8_perm, LOOKUP_PERM, Q_DIV, SEARCH_TWO_GATHERS)
 STEP8(step8_gather, LOOKUP_GATHER, Q_DIV, SEARCH_TWO_GATHERS)
@@ -475,24 +531,34 @@ static int cmp_double(const void* a, const void* b) {
     return (x > y) - (x < y);
 }
 
+typedef void (*Step8)(float*, const float*, uint8_t*, uint8_t*, float*, float*, size_t, Step);
+
 static int check(size_t n) {
-    float *p = aligned_alloc(64, n * 4), *g = aligned_alloc(64, n * 4), *pr = aligned_alloc(64, n * 4);
-    uint8_t *c1 = aligned_alloc(64, n), *c2 = aligned_alloc(64, n), *r1 = malloc(n), *r2 = malloc(n);
-    float *a1 = aligned_alloc(64, n / BLOCK * 4), *a2 = aligned_alloc(64, n / BLOCK * 4);
-    float *ra1 = malloc(n / BLOCK * 4), *ra2 = malloc(n / BLOCK * 4);
-    srand(1);
-    for (size_t i = 0; i < n; i++) {
-        p[i] = pr[i] = 0.5f;
-        g[i] = 1e-3f * ((float)rand() / RAND_MAX - 0.5f) * (1 + (i % 7) * 100);   // varied magnitudes
-        c1[i] = r1[i] = (uint8_t)(rand() & 255); c2[i] = r2[i] = (uint8_t)(rand() & 255);
+    float *g = aligned_alloc(64, n * 4), *p[2], *a1[2], *a2[2];
+    uint8_t *c1[2], *c2[2];
+    for (int r = 0; r < 2; r++) {
+        p[r] = aligned_alloc(64, n * 4); c1[r] = aligned_alloc(64, n); c2[r] = aligned_alloc(64, n);
+        a1[r] = aligned_alloc(64, n / BLOCK * 4); a2[r] = aligned_alloc(64, n / BLOCK * 4);
     }
-    for (size_t b = 0; b < n / BLOCK; b++) { a1[b] = ra1[b] = 1e-3f * (1 + b % 5); a2[b] = ra2[b] = 1e-6f * (1 + b % 3); }
+    // Three steps of each variant from the same random states; [0] the reference (gathers), [1] the variant.
+    const Step8 variants[] = {step8_best, step8_words, step8_packed, step8_perm};
+    const char* names[] = {"8bit", "8bit-words", "8bit-packed", "8bit-perm"};
     long mism1 = 0, mism2 = 0, mismp = 0, bucket_vs_brute = 0;
-    for (int t = 1; t <= 3; t++) {
-        Step s = make_step(t);
-        step8_best(p, g, c1, c2, a1, a2, n, s);
-        step8_gather(pr, g, r1, r2, ra1, ra2, n, s);   // the other lookup and search: must agree bit for bit
-        for (size_t i = 0; i < n; i++) { mism1 += c1[i] != r1[i]; mism2 += c2[i] != r2[i]; mismp += p[i] != pr[i]; }
+    for (int v = 0; v < 4; v++) {
+        long m1 = 0, m2 = 0, mp = 0;
+        for (int r = 0; r < 2; r++) {
+            srand(1);
+            for (size_t i = 0; i < n; i++) {
+                p[r][i] = 0.5f;
+                g[i] = 1e-3f * ((float)rand() / RAND_MAX - 0.5f) * (1 + (i % 7) * 100);   // varied magnitudes
+                c1[r][i] = (uint8_t)(rand() & 255); c2[r][i] = (uint8_t)(rand() & 255);
+            }
+            for (size_t b = 0; b < n / BLOCK; b++) { a1[r][b] = 1e-3f * (1 + b % 5); a2[r][b] = 1e-6f * (1 + b % 3); }
+            for (int t = 1; t <= 3; t++) (r ? variants[v] : step8_gather)(p[r], g, c1[r], c2[r], a1[r], a2[r], n, make_step(t));
+        }
+        for (size_t i = 0; i < n; i++) { m1 += c1[0][i] != c1[1][i]; m2 += c2[0][i] != c2[1][i]; mp += p[0][i] != p[1][i]; }
+        printf("check n=%zu: %s vs 8bit-gather, 3 steps: %ld m-code, %ld v-code, %ld p mismatches\n", n, names[v], m1, m2, mp);
+        mism1 += m1; mism2 += m2; mismp += mp;
     }
     // The bucket search against the brute-force nearest over all 256 codes, on many floats in [-1, 1].
     for (long k = 0; k < 4000000; k++) {
@@ -521,22 +587,22 @@ static int check(size_t n) {
             float xf[64] __attribute__((aligned(64)));
             for (int i = 0; i < 64; i++) xf[i] = from_ordinal((int32_t)(o + 7 * i));
             __m512 xs[4] = {_mm512_load_ps(xf), _mm512_load_ps(xf + 16), _mm512_load_ps(xf + 32), _mm512_load_ps(xf + 48)};
-            uint8_t got[64] __attribute__((aligned(64)));
+            uint8_t got[64] __attribute__((aligned(64))), gotw[64] __attribute__((aligned(64)));
             _mm512_store_si512(got, nearest64_bytes(xs, map));
+            _mm512_store_si512(gotw, nearest64_words(xs, map));
             for (int q = 0; q < 4; q++) {
                 __m512i r = nearest16(xs[q], map);
                 uint8_t want[16];
                 _mm_storeu_si128((__m128i*)want, _mm512_cvtepi32_epi8(r));
-                for (int i = 0; i < 16; i++) sweep_wrong += got[16 * q + i] != want[i];
+                for (int i = 0; i < 16; i++) sweep_wrong += (got[16 * q + i] != want[i]) + (gotw[16 * q + i] != want[i]);
             }
             swept += 64;
         }
     }
-    printf("check: buckets %d (signed), %d (unsigned); sweep of every 7th float in range (%ld floats): %ld byte-search mismatches\n",
+    printf("check: buckets %d (signed), %d (unsigned); sweep of every 7th float in range (%ld floats): %ld byte- and word-search mismatches\n",
            SIGNED.nbuckets, UNSIGNED.nbuckets, swept, sweep_wrong);
     bucket_vs_brute += sweep_wrong;
-    printf("check n=%zu: 8bit (vpermi2b lookup, byte search) vs 8bit-gather (gathers, two-gather search), 3 steps: %ld m-code, %ld v-code, %ld p mismatches; "
-           "three searches vs brute force over 256 codes (6e6 floats, both maps): %ld wrong\n", n, mism1, mism2, mismp, bucket_vs_brute);
+    printf("check: three searches vs brute force over 256 codes (6e6 floats, both maps): %ld wrong\n", bucket_vs_brute);
     return (mism1 || mism2 || mismp || bucket_vs_brute) ? 1 : 0;
 }
 
@@ -572,6 +638,7 @@ int main(int argc, char** argv) {
         Step s = make_step(t);
         if (!strcmp(mode, "fp32")) step_fp32(p, g, m, v, n, s);
         else if (!strcmp(mode, "8bit")) step8_best(p, g, c1, c2, a1, a2, n, s);
+        else if (!strcmp(mode, "8bit-words")) step8_words(p, g, c1, c2, a1, a2, n, s);
         else if (!strcmp(mode, "8bit-packed")) step8_packed(p, g, c1, c2, a1, a2, n, s);
         else if (!strcmp(mode, "8bit-perm")) step8_perm(p, g, c1, c2, a1, a2, n, s);
         else if (!strcmp(mode, "8bit-gather")) step8_gather(p, g, c1, c2, a1, a2, n, s);
