@@ -14,19 +14,27 @@
 //   8bit         AdamW with bitsandbytes' 8-bit block-wise states (blocks of 256, a float absmax a
 //                block, a byte an element indexing the signed (m) or unsigned (v) dynamic map), one
 //                pass a block: dequantize m and v (table lookup), the fp32 update above, store p,
-//                keep m and v in an L1 buffer, block max |m| and max v (0 -> 1), divide, nearest
-//                code (bucket by exponent and top 7 mantissa bits, then one threshold compare: the
-//                same search as Adamant's DynamicMap), store codes and absmax; 16 B an element
-//                (+ 16 B a block). The lookup for dequantization: vpermi2ps trees (8bit-perm).
-//   8bit-gather  the same, dequantizing with vgatherdps from the 256-float table.
-//   8bit-perm    the same, dequantizing with 8 vpermi2ps over the table in 16 zmm + 7 blends.
-//   8bit-mul     8bit-perm, multiplying by 1/absmax instead of dividing (a cheaper, inexact variant).
-//   8bit-noq     8bit-perm without the nearest-code search (codes = the float's top byte): what the
-//                search costs. Not a valid optimizer; a measurement.
+//                keep m and v in an L1 buffer, block max |m| and max v (0 -> 1), divide, exact nearest
+//                code, store codes and absmax; 16 B an element (+ 16 B a block of 256). The best we
+//                found, gather-free: the lookup from 4 byte planes of the table with vpermi2b
+//                (lookup_planes), the search by variable-width buckets (nearest64_bytes: the bucket
+//                from the exponent and up to 7 mantissa bits, its candidate code by vpermi2b over 512
+//                bytes, the candidate's threshold by vpermi2b from byte planes, one compare).
+//   8bit-words   8bit with the bucket computed in 16-bit lanes (nearest64_words): no faster here.
+//   8bit-packed  8bit with Adamant's fixed buckets (exponent + 7 mantissa bits) and one gather a
+//                vector: candidate and the threshold's low 16 bits packed in one int.
+//   8bit-gather  Adamant's method as written in Java: dequantize with vgatherdps, search with two
+//                gathers (bucket, then threshold) a vector.
+//   8bit-perm    8bit-gather dequantizing with 8 vpermi2ps over the table in 16 zmm + 7 blends.
+//   8bit-mul     8bit multiplying by 1/absmax instead of dividing (cheaper, not bitsandbytes' codes).
+//   8bit-noq     8bit without the nearest-code search (code = the scaled float's top byte): the
+//                step's cost with a free search. Not a valid optimizer; a measurement.
 //   mem28        memory traffic only: read p g m v, write p m v (p += g, m += g, v += g), 28 B/elem.
 //   mem16        read p g and 2 bytes, write p and 2 bytes (+ absmax), 16 B/elem: the bound of 8bit.
-//   check        one 8-bit step on 2^LOG2N elements against a scalar reference with a brute-force
-//                nearest code over all 256 codes; prints the mismatches (midpoint ties only).
+//   check        three steps of every 8-bit variant against 8bit-gather on 2^LOG2N random states (bit
+//                for bit), every search against a brute-force nearest code over all 256 codes on 6e6
+//                random floats, and the gather-free searches on every 7th float of [-1, 1]; exit 1 on
+//                any mismatch.
 //
 // The dynamic maps are bitsandbytes' (qmap-signed.f32, qmap-unsigned.f32 in QMAP_DIR, default
 // ../shared/fixtures/bnb-8bit relative to the repository). The thresholds are the exact float32 argmin
