@@ -5,6 +5,7 @@ import dev.adamant.core.MultiTensorOptimizer;
 import dev.adamant.core.Optimizer;
 import dev.adamant.core.Optimizers;
 import dev.adamant.core.ParamGroup;
+import dev.adamant.core.StateFormat;
 import dev.adamant.core.Team;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -20,7 +21,7 @@ import java.util.Locale;
  * ({@code bench/peer-compare.sh}) and print comparable lines:
  *
  * <pre>
- * java --add-modules jdk.incubator.vector -cp bench/target/adamant-bench.jar dev.adamant.bench.PeerAdam LOG2N|gpt2|gpt2-flat STEPS [THREADS]
+ * java --add-modules jdk.incubator.vector -cp bench/target/adamant-bench.jar dev.adamant.bench.PeerAdam LOG2N|gpt2|gpt2-flat STEPS [THREADS [fp32|8bit]]
  * </pre>
  *
  * The same fills (p = 0.5, g a ramp in [-1e-3, 1e-3)), the same AdamW (lr 1e-3, betas 0.9 and
@@ -32,6 +33,12 @@ import java.util.Locale;
  * {@link MultiTensorOptimizer} step (two groups: matrices with weight decay, vectors without, as a
  * framework groups them). {@code gpt2-flat}: the same 124,439,808 floats as one flat optimizer.
  * Before timing, C2 compiles the kernels on a small buffer (the C driver has nothing to compile).
+ *
+ * <p>{@code 8bit} (after {@code THREADS}; {@code LOG2N} and {@code gpt2-flat} only): the same AdamW
+ * with {@link StateFormat#BLOCKWISE_8BIT} states, printed as {@code adamant-flat-8bit}, its GB/s
+ * counted at the 16 bytes an element that step moves (p, g read; p written; two state bytes read and
+ * written; the absmax floats, 16 bytes a block of 256, left out). The C yardstick beside it is
+ * {@code bench/yardstick}; {@code bench/blockwise8-compare.sh} runs them all.
  */
 public final class PeerAdam {
     private static final int UNTIMED = 3;
@@ -40,13 +47,26 @@ public final class PeerAdam {
 
     public static void main(String[] args) {
         if (args.length < 2) {
-            System.err.println("usage: PeerAdam LOG2N|gpt2|gpt2-flat STEPS [THREADS]");
+            System.err.println("usage: PeerAdam LOG2N|gpt2|gpt2-flat STEPS [THREADS [fp32|8bit]]");
             System.exit(2);
         }
         String what = args[0];
         int steps = Integer.parseInt(args[1]);
         int threads = args.length > 2 ? Integer.parseInt(args[2]) : Runtime.getRuntime().availableProcessors();
+        String format = args.length > 3 ? args[3] : "fp32";
+        if (!format.equals("fp32") && !format.equals("8bit")) {
+            System.err.println("format: " + format + " (expected: fp32 or 8bit)");
+            System.exit(2);
+        }
+        boolean blockwise8 = format.equals("8bit");
+        if (blockwise8 && what.equals("gpt2")) {
+            System.err.println("8bit: LOG2N or gpt2-flat only (the multi-tensor case times fp32 states)");
+            System.exit(2);
+        }
         AdamConfig config = AdamConfig.adamW().withLr(1e-3).withBetas(0.9, 0.999).withEps(1e-8).withWeightDecay(0.01);
+        if (blockwise8) {
+            config = config.withStateFormat(StateFormat.BLOCKWISE_8BIT);
+        }
         try (Team team = Team.create(threads); Arena arena = Arena.ofShared()) {
             warmUp(config, team);
             long[] sizes = what.startsWith("gpt2") ? Gpt2Shapes.sizes() : new long[] {1L << Integer.parseInt(what)};
@@ -82,7 +102,7 @@ public final class PeerAdam {
                     }
                 }
             } else {
-                name = "adamant-flat";
+                name = blockwise8 ? "adamant-flat-8bit" : "adamant-flat";
                 MemorySegment p = params.getFirst(), g = grads.getFirst();
                 if (sizes.length > 1) {   // gpt2-flat: one buffer of the same size
                     p = arena.allocate(n * Float.BYTES, 64);
@@ -99,8 +119,10 @@ public final class PeerAdam {
             }
             Arrays.sort(seconds);
             double med = seconds[steps / 2], best = seconds[0];
-            System.out.printf(Locale.ROOT, "%-20s T=%-2d n=%-10d median %9.4f ms  %6.3f ns/elem  %7.1f GB/s (28 B/elem)  best %7.1f GB/s%n",
-                    name, threads, n, med * 1e3, med * 1e9 / n, 28.0 * n / med / 1e9, 28.0 * n / best / 1e9);
+            int bytes = blockwise8 ? 16 : 28;
+            System.out.printf(Locale.ROOT, "%-20s T=%-2d n=%-10d median %9.4f ms  %6.3f ns/elem  %7.1f GB/s (%d B/elem)  best %7.1f GB/s%n",
+                    name, threads, n, med * 1e3, med * 1e9 / n, (double) bytes * n / med / 1e9, bytes,
+                    (double) bytes * n / best / 1e9);
         }
     }
 
@@ -121,12 +143,17 @@ public final class PeerAdam {
         }
     }
 
-    /** Compiles the flat and multi-tensor paths on small buffers, many times, as a long training run would have. */
+    /**
+     * Compiles the flat and multi-tensor paths on small buffers, many times, as a long training run would
+     * have; under an 8-bit config the flat one has 8-bit states (2^14 elements: above bitsandbytes'
+     * 4096), and the multi-tensor one fp32 states as the timed gpt2 case.
+     */
     private static void warmUp(AdamConfig config, Team team) {
         long n = 1 << 14;
         try (Arena arena = Arena.ofShared();
              Optimizer flat = Optimizers.adam(config, n);
-             MultiTensorOptimizer multi = Optimizers.multiTensor(List.of(ParamGroup.of(config, n / 2, n / 4, n / 4)))) {
+             MultiTensorOptimizer multi = Optimizers.multiTensor(List.of(ParamGroup.of(config.withStateFormat(StateFormat.FP32),
+                     n / 2, n / 4, n / 4)))) {
             MemorySegment p = arena.allocate(n * Float.BYTES, 64), g = arena.allocate(n * Float.BYTES, 64);
             List<MemorySegment> ps = List.of(p.asSlice(0, n * 2), p.asSlice(n * 2, n), p.asSlice(n * 3, n));
             List<MemorySegment> gs = List.of(g.asSlice(0, n * 2), g.asSlice(n * 2, n), g.asSlice(n * 3, n));
