@@ -1,7 +1,7 @@
 package dev.adamant.core;
 
+import static dev.adamant.core.BadInputTest.assertRefused;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.foreign.Arena;
@@ -9,7 +9,6 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.List;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.function.Executable;
 
 /**
  * What the 8-bit state format refuses, and what it does below its size threshold: every refusal
@@ -19,13 +18,6 @@ class Blockwise8BadInputTest {
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
     private static final StateFormat Q = StateFormat.BLOCKWISE_8BIT;
     private static final int N = 5000;
-
-    private static <T extends Throwable> T assertRefused(Class<T> type, String mentions, Executable call) {
-        T e = assertThrows(type, call);
-        assertTrue(e.getMessage() != null && e.getMessage().contains(mentions),
-                "message should mention \"" + mentions + "\": " + e.getMessage());
-        return e;
-    }
 
     private static MemorySegment floats(Arena arena, long n, float scale) {
         MemorySegment s = arena.allocate(n * Float.BYTES, 64);
