@@ -120,7 +120,7 @@ class AdagradFixtureTest {
                     }
                 }
             } else {
-                try (Optimizer opt = kernels.adagrad(config, n)) {
+                try (Optimizer opt = kernels.create(config, n)) {
                     assertEquals(List.of("sum"), opt.stateNames());
                     for (int t = 0; t < steps; t++) {
                         Fixtures.fill(g, grads, t * n, n);

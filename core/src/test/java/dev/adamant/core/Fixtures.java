@@ -42,44 +42,10 @@ final class Fixtures {
             }
         }
 
-        Optimizer adam(AdamConfig config, long n) {
-            return switch (this) {
-                case JVM_WIDE -> Optimizers.adam(config, n);
-                case PANAMA -> Optimizers.adam(config, n, Implementation.PANAMA);
-                case SCALAR -> Optimizers.adam(config, n, Implementation.SCALAR);
-            };
-        }
-
-        Optimizer sgd(SgdConfig config, long n) {
-            return switch (this) {
-                case JVM_WIDE -> Optimizers.sgd(config, n);
-                case PANAMA -> Optimizers.sgd(config, n, Implementation.PANAMA);
-                case SCALAR -> Optimizers.sgd(config, n, Implementation.SCALAR);
-            };
-        }
-
-        Optimizer rmsProp(RmsPropConfig config, long n) {
-            return switch (this) {
-                case JVM_WIDE -> Optimizers.rmsProp(config, n);
-                case PANAMA -> Optimizers.rmsProp(config, n, Implementation.PANAMA);
-                case SCALAR -> Optimizers.rmsProp(config, n, Implementation.SCALAR);
-            };
-        }
-
-        Optimizer adagrad(AdagradConfig config, long n) {
-            return switch (this) {
-                case JVM_WIDE -> Optimizers.adagrad(config, n);
-                case PANAMA -> Optimizers.adagrad(config, n, Implementation.PANAMA);
-                case SCALAR -> Optimizers.adagrad(config, n, Implementation.SCALAR);
-            };
-        }
-
-        Optimizer lion(LionConfig config, long n) {
-            return switch (this) {
-                case JVM_WIDE -> Optimizers.lion(config, n);
-                case PANAMA -> Optimizers.lion(config, n, Implementation.PANAMA);
-                case SCALAR -> Optimizers.lion(config, n, Implementation.SCALAR);
-            };
+        /** The optimizer {@code config} names over {@code n} parameters, on these kernels. */
+        Optimizer create(OptimizerConfig config, long n) {
+            return this == JVM_WIDE ? Optimizers.create(config, n)
+                    : Optimizers.createOn(config, n, Implementation.valueOf(name()));
         }
 
         /** Adafactor over a {@code rows x cols} matrix, or with {@code rows} 0 a vector of {@code cols}. */

@@ -42,7 +42,7 @@ class LionReferenceTest {
             float[] m = new float[N];
             double signRisk = 0;
             int checkedSigns = 0;
-            try (Arena arena = Arena.ofConfined(); Optimizer opt = kernels.lion(c, N)) {
+            try (Arena arena = Arena.ofConfined(); Optimizer opt = kernels.create(c, N)) {
                 assertEquals(List.of("exp_avg"), opt.stateNames());
                 MemorySegment params = Fixtures.copyOf(arena, p);
                 MemorySegment grads = Fixtures.copyOf(arena, new float[N]);
@@ -127,7 +127,7 @@ class LionReferenceTest {
             p[i] = 1f + i;
             g[i] = i % 5 == 0 ? Float.NaN : 1f;
         }
-        try (Arena arena = Arena.ofConfined(); Optimizer opt = kernels.lion(LionConfig.lion().withLr(0.01), n)) {
+        try (Arena arena = Arena.ofConfined(); Optimizer opt = kernels.create(LionConfig.lion().withLr(0.01), n)) {
             MemorySegment params = Fixtures.copyOf(arena, p), grads = Fixtures.copyOf(arena, g);
             opt.step(params, grads);
             float[] got = Fixtures.toArray(params), m = Fixtures.toArray(opt.state("exp_avg"));

@@ -335,8 +335,8 @@ class TextbookBiasCorrectionTest {
         SgdConfig plain = cfg.withBiasCorrection(false).withDampening(nesterov ? 0 : dampening);
         return new Variant(String.format(Locale.ROOT, "SGD textbook mu=%s damp=%s wd=%s%s%s", mu, dampening, wd,
                 nesterov ? " nesterov" : "", maximize ? " maximize" : ""),
-                k -> k.sgd(cfg, N), (p0, shift) -> new SgdReference(p0, shift, lr, mu, wd, nesterov, maximize),
-                k -> k.sgd(plain, N));
+                k -> k.create(cfg, N), (p0, shift) -> new SgdReference(p0, shift, lr, mu, wd, nesterov, maximize),
+                k -> k.create(plain, N));
     }
 
     static Variant rmsProp(double lr, double alpha, double eps, double wd, double mu, boolean centered,
@@ -345,9 +345,9 @@ class TextbookBiasCorrectionTest {
                 .withMomentum(mu).withCentered(centered).withMaximize(maximize).withBiasCorrection(true);
         return new Variant(String.format(Locale.ROOT, "RMSProp textbook alpha=%s eps=%s wd=%s mu=%s%s%s", alpha, eps,
                 wd, mu, centered ? " centered" : "", maximize ? " maximize" : ""),
-                k -> k.rmsProp(cfg, N),
+                k -> k.create(cfg, N),
                 (p0, shift) -> new RmsPropReference(p0, shift, lr, alpha, eps, wd, mu, centered, maximize),
-                k -> k.rmsProp(cfg.withBiasCorrection(false), N));
+                k -> k.create(cfg.withBiasCorrection(false), N));
     }
 
     static Variant adam(boolean decoupled, double lr, double wd, boolean amsgrad, boolean maximize,
@@ -358,10 +358,10 @@ class TextbookBiasCorrectionTest {
                 .withBiasCorrection(biasCorrection);
         return new Variant(String.format(Locale.ROOT, "%s bias_correction=%s wd=%s%s%s", decoupled ? "AdamW" : "Adam",
                 biasCorrection, wd, amsgrad ? " amsgrad" : "", maximize ? " maximize" : ""),
-                k -> k.adam(cfg, N),
+                k -> k.create(cfg, N),
                 (p0, shift) -> new AdamReference(p0, shift, decoupled, lr, b1, b2, eps, wd, amsgrad, maximize,
                         biasCorrection),
-                k -> k.adam(cfg.withBiasCorrection(!biasCorrection), N));
+                k -> k.create(cfg.withBiasCorrection(!biasCorrection), N));
     }
 
     static List<Variant> variants() {

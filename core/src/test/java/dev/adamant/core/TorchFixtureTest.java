@@ -184,20 +184,20 @@ class TorchFixtureTest {
                         .withLr(k.number("lr")).withBetas(k.number("beta1"), k.number("beta2"))
                         .withEps(k.number("eps")).withWeightDecay(k.number("weight_decay"))
                         .withAmsgrad(k.bool("amsgrad")).withMaximize(k.bool("maximize"));
-                yield n -> kernels.adam(cfg, n);
+                yield n -> kernels.create(cfg, n);
             }
             case "sgd" -> {
                 SgdConfig cfg = SgdConfig.sgd(k.number("lr")).withMomentum(k.number("momentum"))
                         .withDampening(k.number("dampening")).withNesterov(k.bool("nesterov"))
                         .withWeightDecay(k.number("weight_decay")).withMaximize(k.bool("maximize"));
-                yield n -> kernels.sgd(cfg, n);
+                yield n -> kernels.create(cfg, n);
             }
             case "rmsprop" -> {
                 RmsPropConfig cfg = RmsPropConfig.rmsProp().withLr(k.number("lr")).withAlpha(k.number("alpha"))
                         .withEps(k.number("eps")).withWeightDecay(k.number("weight_decay"))
                         .withMomentum(k.number("momentum")).withCentered(k.bool("centered"))
                         .withMaximize(k.bool("maximize"));
-                yield n -> kernels.rmsProp(cfg, n);
+                yield n -> kernels.create(cfg, n);
             }
             default -> throw new AssertionError(c.name() + ": optimizer: expected adam, adamw, sgd or rmsprop, got \""
                     + optimizer + "\"");
