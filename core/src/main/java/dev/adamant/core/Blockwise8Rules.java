@@ -115,6 +115,16 @@ final class Blockwise8Rules {
         return k == 0 ? STATE1 : STATE2;
     }
 
+    /** The absmax buffer of state {@code k}: {@code absmax1} or {@code absmax2}. */
+    static String absmaxName(int k) {
+        return k == 0 ? ABSMAX1 : ABSMAX2;
+    }
+
+    /** Which state {@code name} holds the codes of: 0 for {@code state1}, 1 for {@code state2}, else -1. */
+    static int codesIndex(String name) {
+        return STATE1.equals(name) ? 0 : STATE2.equals(name) ? 1 : -1;
+    }
+
     /** The quantizer of the same implementation as {@code kernels}. */
     static Blockwise8 quantizer(KernelProvider kernels) {
         return Blockwise8Kernels.of(kernels.name().equals("panama") ? Implementation.PANAMA : Implementation.SCALAR);
@@ -133,7 +143,7 @@ final class Blockwise8Rules {
         DynamicMap[] maps = new DynamicMap[k];
         for (int i = 0; i < k; i++) {
             codes[i] = state.apply(codesName(i));
-            absmax[i] = state.apply(i == 0 ? ABSMAX1 : ABSMAX2);
+            absmax[i] = state.apply(absmaxName(i));
             maps[i] = map(i);
         }
         Blockwise8 q = quantizer(kernels);

@@ -365,7 +365,7 @@ final class FlatOptimizer implements Optimizer {
         if (!quantized) {
             return Optimizer.super.dequantizedState(name, arena);
         }
-        int k = name == null ? -1 : name.equals(Blockwise8Rules.STATE1) ? 0 : name.equals(Blockwise8Rules.STATE2) ? 1 : -1;
+        int k = Blockwise8Rules.codesIndex(name);
         if (k < 0 || state.get(name) == null) {
             List<String> codes = state.names().stream().filter(s -> s.startsWith("state")).toList();
             throw new IllegalArgumentException("name: expected one of " + codes + " (8-bit states), got "
@@ -373,7 +373,7 @@ final class FlatOptimizer implements Optimizer {
         }
         MemorySegment out = Buffers.allocateFloats(arena, size);
         Blockwise8Rules.quantizer(kernels).dequantize(Blockwise8Rules.map(k), state.get(name),
-                state.get(k == 0 ? Blockwise8Rules.ABSMAX1 : Blockwise8Rules.ABSMAX2), out, size);
+                state.get(Blockwise8Rules.absmaxName(k)), out, size);
         return out;
     }
 

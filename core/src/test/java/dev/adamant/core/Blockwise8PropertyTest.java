@@ -53,14 +53,13 @@ class Blockwise8PropertyTest {
         return c.withStateFormat(EVERY_SIZE);
     }
 
-    /** The 8-bit buffers of {@code opt}, as bytes. */
-    static byte[][] state(Optimizer opt) {
-        List<String> names = opt.stateNames();
-        byte[][] out = new byte[names.size()][];
-        for (int k = 0; k < out.length; k++) {
-            out[k] = opt.state(names.get(k)).toArray(ValueLayout.JAVA_BYTE);
+    /** Asserts that every state buffer of {@code actual} holds the bytes of {@code expected}'s. */
+    static void assertSameState(String what, Optimizer expected, Optimizer actual) {
+        assertEquals(expected.stateNames(), actual.stateNames(), what + ": state names");
+        for (String name : expected.stateNames()) {
+            assertArrayEquals(expected.state(name).toArray(ValueLayout.JAVA_BYTE), actual.state(name).toArray(ValueLayout.JAVA_BYTE),
+                    what + ": " + name);
         }
-        return out;
     }
 
     @Test
@@ -124,10 +123,7 @@ class Blockwise8PropertyTest {
                     scalar.step(ps, g);
                 }
                 TestData.assertSameBits(c + ", n " + n + ": params", ps.toArray(F), pv.toArray(F));
-                byte[][] sv = state(vector), ss = state(scalar);
-                for (int k = 0; k < sv.length; k++) {
-                    assertArrayEquals(ss[k], sv[k], c + ", n " + n + ": " + vector.stateNames().get(k));
-                }
+                assertSameState(c + ", n " + n, scalar, vector);
             }
         });
     }
@@ -166,12 +162,8 @@ class Blockwise8PropertyTest {
                     TestData.assertSameBits(c + ": on a team", expected, p2.toArray(F));
                     TestData.assertSameBits(c + ": over an executor", expected, p3.toArray(F));
                     TestData.assertSameBits(c + ": in pieces", expected, p4.toArray(F));
-                    byte[][] s1 = state(serial);
                     for (Optimizer o : List.of(onTeam, onPool, inPieces)) {
-                        byte[][] s = state(o);
-                        for (int k = 0; k < s1.length; k++) {
-                            assertArrayEquals(s1[k], s[k], c + ": " + serial.stateNames().get(k));
-                        }
+                        assertSameState(c.toString(), serial, o);
                     }
                     assertEquals(2, onTeam.stepCount());
                 }
@@ -199,10 +191,7 @@ class Blockwise8PropertyTest {
                 a.step(pa, g);
                 b.step(pb, g);
                 TestData.assertSameBits(c + ": params after restore", pa.toArray(F), pb.toArray(F));
-                byte[][] sa = state(a), sb = state(b);
-                for (int k = 0; k < sa.length; k++) {
-                    assertArrayEquals(sa[k], sb[k], c + ": " + a.stateNames().get(k));
-                }
+                assertSameState(c.toString(), a, b);
                 assertEquals(3, b.stepCount());
             }
         });
