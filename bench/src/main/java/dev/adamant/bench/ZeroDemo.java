@@ -12,6 +12,7 @@ import dev.adamant.zero.StepResult;
 import dev.adamant.zero.ZeroCheckpoint;
 import dev.adamant.zero.ZeroConfig;
 import dev.adamant.zero.ZeroDevice;
+import dev.adamant.zero.ZeroPlanner;
 import dev.adamant.zero.ZeroRun;
 import dev.adamant.zero.ZeroStage;
 import dev.adamant.zero.comm.CommStats;
@@ -209,7 +210,7 @@ final class ZeroDemo {
                 + " layer as named above%n", formulas[o.stage()], layout.paddedSize(), o.devices(), o.states().isBlockwise8()
                 ? "K = 6 + 8 bytes per 256 (layers of 4096+), K = 12 (smaller layers)" : "K = 12", formula);
         if (o.states().isBlockwise8()) {
-            formatTable(o, out);
+            formatTable(o, layout, out);
         }
         long psi = layout.paddedSize();
         double share = psi * (o.devices() - 1) / (double) o.devices();   // Ψ(N-1)/N elements
@@ -250,48 +251,32 @@ final class ZeroDemo {
     }
 
     /**
-     * The saving: rank 0's bytes by purpose with fp32 and with 8-bit states side by side, each from a
-     * device set up at this run's stage and device count (everything is allocated up front).
+     * The saving: a device's bytes by purpose with fp32 and with 8-bit states side by side, at this
+     * run's stage and device count, as {@link ZeroPlanner} predicts them (equal to each device's
+     * ledger, purpose by purpose: {@code ZeroPlannerTest}); the link does not enter the memory.
      */
-    private static void formatTable(Options o, PrintStream out) {
-        Map<Purpose, Long> fp32 = setUpLedger(o.withStates(StateFormat.FP32));
-        Map<Purpose, Long> eight = setUpLedger(o.withStates(o.states()));
-        out.printf(Locale.ROOT, "  memory per device, fp32 vs 8-bit Adam states (rank 0, stage %d, N = %d, bytes):%n",
+    private static void formatTable(Options o, FlatLayout layout, PrintStream out) {
+        long[] sizes = layout.tensors().stream().mapToLong(FlatLayout.Tensor::count).toArray();
+        ZeroStage stage = ZeroStage.of(o.stage());
+        ZeroPlanner.Plan fp32 = ZeroPlanner.plan(sizes, stage, o.devices(), o.precision(), StateFormat.FP32, MEMORY_ONLY);
+        ZeroPlanner.Plan eight = ZeroPlanner.plan(sizes, stage, o.devices(), o.precision(), o.states(), MEMORY_ONLY);
+        out.printf(Locale.ROOT, "  memory per device, fp32 vs 8-bit Adam states (stage %d, N = %d, bytes):%n",
                 o.stage(), o.devices());
         out.printf(Locale.ROOT, "    %-9s %12s %12s %9s%n", "purpose", "fp32 states", "8-bit states", "8-bit/fp32");
         String[] names = {"params", "grads", "master", "moments", "buckets", "gathered"};
-        long total32 = 0, total8 = 0;
         for (Purpose p : Purpose.values()) {
-            long a = fp32.getOrDefault(p, 0L), b = eight.getOrDefault(p, 0L);
-            total32 += a;
-            total8 += b;
+            long a = fp32.bytes(p), b = eight.bytes(p);
             out.printf(Locale.ROOT, "    %-9s %12d %12d %9s%n", names[p.ordinal()], a, b, ratio(b, a));
         }
-        out.printf(Locale.ROOT, "    %-9s %12d %12d %9s%n", "total", total32, total8, ratio(total8, total32));
+        out.printf(Locale.ROOT, "    %-9s %12d %12d %9s%n", "total", fp32.totalBytes(), eight.totalBytes(),
+                ratio(eight.totalBytes(), fp32.totalBytes()));
     }
+
+    /** Any link: the planner's memory does not depend on it. */
+    private static final ZeroPlanner.Link MEMORY_ONLY = ZeroPlanner.Link.ofGbps(10, 5);
 
     private static String ratio(long num, long den) {
         return den == 0 ? "-" : String.format(Locale.ROOT, "%.3f", num / (double) den);
-    }
-
-    /** Rank 0's ledger of a device set up with {@code o}'s options (no training needed). */
-    private static Map<Purpose, Long> setUpLedger(Options o) {
-        ZeroConfig config = config(o, ZeroStage.of(o.stage()));
-        List<Map<Purpose, Long>> out = new ArrayList<>();
-        try (Arena arena = Arena.ofShared(); Mlp probe = new Mlp(widths(o), o.precision(), 1)) {
-            FlatLayout layout = FlatLayout.of(probe.tensorSizes(), o.devices());
-            MemorySegment initial = arena.allocate(layout.paddedSize() * Float.BYTES, 64);
-            InProcessGroup.create(o.devices(), Duration.ofMinutes(1)).run(comm -> {
-                try (ZeroDevice d = new ZeroDevice(config, layout, comm, initial)) {
-                    if (comm.rank() == 0) {
-                        synchronized (out) {
-                            out.add(d.ledger().snapshot());
-                        }
-                    }
-                }
-            });
-        }
-        return out.get(0);
     }
 
     private static ZeroConfig config(Options o, ZeroStage stage) {
