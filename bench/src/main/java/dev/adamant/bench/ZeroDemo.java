@@ -190,8 +190,9 @@ final class ZeroDemo {
         long skipped = history.stream().filter(StepResult::skipped).count();
         out.printf(Locale.ROOT, "  loss %.5f -> %.5f (%.1fx lower), %d of %d steps skipped for overflow, %.2f ms a step%n",
                 first, last, first / last, skipped, history.size(), secondsPerStep * 1e3);
-        out.printf(Locale.ROOT, "  parameters: %d, padded to %d (each layer to a multiple of %d x %d), partition %d%n",
-                layout.parameters(), layout.paddedSize(), o.devices(), layout.alignment(), layout.partitionSize());
+        out.printf(Locale.ROOT, "  parameters: %d, padded to %d (%d bucket(s) of layers, each to a multiple of %d x %d),"
+                + " partition %d%n", layout.parameters(), layout.paddedSize(), layout.buckets().size(), o.devices(),
+                layout.alignment(), layout.partitionSize());
 
         ZeroStage stage = ZeroStage.of(o.stage());
         long formula = formula(stage, layout, o);
@@ -206,8 +207,8 @@ final class ZeroDemo {
                     l.get(Purpose.COMMUNICATION_BUCKETS), l.get(Purpose.GATHERED_LAYERS), total);
         }
         String[] formulas = {"(2+2+K)Ψ", "2Ψ + 2Ψ + KΨ/N", "2Ψ + (2+K)Ψ/N", "(2+2+K)Ψ/N"};
-        out.printf(Locale.ROOT, "    formula %s with Ψ = %d (padded), N = %d, %s: %d bytes, + buckets and the gathered"
-                + " layer as named above%n", formulas[o.stage()], layout.paddedSize(), o.devices(), o.states().isBlockwise8()
+        out.printf(Locale.ROOT, "    formula %s with Ψ = %d, N = %d, %s: %d bytes, + the padding, the bucket and the"
+                + " gathered bucket as named above%n", formulas[o.stage()], layout.parameters(), o.devices(), o.states().isBlockwise8()
                 ? "K = 6 + 8 bytes per 256 (layers of 4096+), K = 12 (smaller layers)" : "K = 12", formula);
         if (o.states().isBlockwise8()) {
             formatTable(o, layout, out);
@@ -223,7 +224,7 @@ final class ZeroDemo {
             case PARAMETERS -> 3 * share * steps;
         };
         out.printf(Locale.ROOT, "  communication per device: %.0f elements sent, %.0f received in %d steps; formula %s a step"
-                        + " (%.0f)%s = %.0f; %.0f KiB of control messages%n",
+                        + " (%.0f, Ψ padded)%s = %.0f; %.0f KiB of control messages%n",
                 c.bytesSent() / (double) o.precision().bytes(), c.bytesReceived() / (double) o.precision().bytes(),
                 steps, stage == ZeroStage.PARAMETERS ? "3Ψ(N-1)/N" : "2Ψ(N-1)/N",
                 (stage == ZeroStage.PARAMETERS ? 3 : 2) * share,
@@ -239,37 +240,41 @@ final class ZeroDemo {
     /**
      * The ZeRO table summed over the layers, each in the state format the run gives it (8-bit from
      * 4096 elements of the layer, fp32 below: the device decides per tensor); with fp32 states, the
-     * K = 12 table of the whole padded model.
+     * K = 12 table of the whole model (unpadded).
      */
     private static long formula(ZeroStage stage, FlatLayout layout, Options o) {
         long sum = 0;
         for (FlatLayout.Tensor t : layout.tensors()) {
             StateFormat f = o.states().quantizes(t.count()) ? o.states() : StateFormat.FP32;
-            sum += MemoryPlan.bytesPerDevice(stage, t.paddedCount(), o.devices(), f);
+            sum += MemoryPlan.bytesPerDevice(stage, t.count(), o.devices(), f);
         }
         return sum;
     }
 
     /**
-     * The saving: a device's bytes by purpose with fp32 and with 8-bit states side by side, at this
-     * run's stage and device count, as {@link ZeroPlanner} predicts them (equal to each device's
-     * ledger, purpose by purpose: {@code ZeroPlannerTest}); the link does not enter the memory.
+     * The saving: one device's bytes by purpose with fp32 and with 8-bit states side by side, at
+     * this run's stage and device count, as {@link ZeroPlanner} predicts them (equal to each device's
+     * ledger, purpose by purpose: {@code ZeroPlannerTest}): the device that holds the most under
+     * 8-bit states, the same device in both columns.
      */
     private static void formatTable(Options o, FlatLayout layout, PrintStream out) {
         long[] sizes = layout.tensors().stream().mapToLong(FlatLayout.Tensor::count).toArray();
         ZeroStage stage = ZeroStage.of(o.stage());
-        ZeroPlanner.Plan fp32 = ZeroPlanner.plan(sizes, stage, o.devices(), o.precision(), StateFormat.FP32, MEMORY_ONLY);
-        ZeroPlanner.Plan eight = ZeroPlanner.plan(sizes, stage, o.devices(), o.precision(), o.states(), MEMORY_ONLY);
-        out.printf(Locale.ROOT, "  memory per device, fp32 vs 8-bit Adam states (stage %d, N = %d, bytes):%n",
-                o.stage(), o.devices());
+        int device = ZeroPlanner.plan(sizes, stage, o.devices(), o.precision(), o.states(), MEMORY_ONLY).device();
+        Map<Purpose, Long> fp32 = ZeroPlanner.deviceBytes(layout, stage, o.precision(), StateFormat.FP32, device);
+        Map<Purpose, Long> eight = ZeroPlanner.deviceBytes(layout, stage, o.precision(), o.states(), device);
+        out.printf(Locale.ROOT, "  memory of device %d, fp32 vs 8-bit Adam states (stage %d, N = %d, bytes):%n",
+                device, o.stage(), o.devices());
         out.printf(Locale.ROOT, "    %-9s %12s %12s %9s%n", "purpose", "fp32 states", "8-bit states", "8-bit/fp32");
         String[] names = {"params", "grads", "master", "moments", "buckets", "gathered"};
+        long totalFp32 = 0, totalEight = 0;
         for (Purpose p : Purpose.values()) {
-            long a = fp32.bytes(p), b = eight.bytes(p);
+            long a = fp32.get(p), b = eight.get(p);
+            totalFp32 += a;
+            totalEight += b;
             out.printf(Locale.ROOT, "    %-9s %12d %12d %9s%n", names[p.ordinal()], a, b, ratio(b, a));
         }
-        out.printf(Locale.ROOT, "    %-9s %12d %12d %9s%n", "total", fp32.totalBytes(), eight.totalBytes(),
-                ratio(eight.totalBytes(), fp32.totalBytes()));
+        out.printf(Locale.ROOT, "    %-9s %12d %12d %9s%n", "total", totalFp32, totalEight, ratio(totalEight, totalFp32));
     }
 
     /** Any link: the planner's memory does not depend on it. */

@@ -256,17 +256,9 @@ public final class ZeroCheckpoint {
         ZeroDevice device = new ZeroDevice(config, layout, comm, null, new ZeroDevice.Restorer() {
             @Override
             public void load(ZeroDevice d, Tensor t, MixedPrecisionOptimizer m, long from, MemorySegment ownParams) {
-                m.restore(s.optimizerSteps(), null, (kind, target) -> {
-                    s.read(t.index(), kind, CheckpointShard.units(kind, from), target, stateDtype(kind));
-                    if (stateDtype(kind) == Dtype.U8 && t.count() - from < target.byteSize()) {
-                        // The padding after the tensor's end (never saved) shares the tensor's last block:
-                        // a live run holds there the code of 0, which reads as 0 whatever the block's
-                        // absmax; code 0 (a new buffer's) reads as -absmax and would move the block's
-                        // absmax. Padding in blocks of its own has absmax 0 and reads as 0 either way.
-                        long real = Math.max(0, t.count() - from);
-                        target.asSlice(real).fill(StateFormat.zeroCode(kind));
-                    }
-                });
+                // A device's optimizer of t covers its share of t and nothing else (no padding).
+                m.restore(s.optimizerSteps(), null, (kind, target) ->
+                        s.read(t.index(), kind, CheckpointShard.units(kind, from), target, stateDtype(kind)));
                 s.read(t.index(), PARAMS, from, ownParams, Dtype.of(config.precision()));
             }
 
@@ -389,15 +381,19 @@ public final class ZeroCheckpoint {
                 + " (expected a " + PREFIX + "NNNNNNNNNNNN folder written by ZeroCheckpoint.save)"));
     }
 
-    /** This device's share of every tensor: {@code [r*slice, (r+1)*slice)} cut at the tensor's end. */
+    /**
+     * This device's share of every tensor: its {@link FlatLayout#share} (at stage 0 too, so that each
+     * element is saved by exactly one device).
+     */
     private static List<CheckpointShard.Source> sources(ZeroDevice d) {
         int r = d.comm().rank();
         Precision p = d.config().precision();
         List<CheckpointShard.Source> list = new ArrayList<>();
         for (Tensor t : d.layout().tensors()) {
-            long from = r * t.slice(), to = Math.min(t.count(), from + t.slice());
-            if (to <= from) {
-                continue;   // all padding
+            FlatLayout.Share share = d.layout().share(t, r);
+            long from = share.from(), to = share.to();
+            if (share.isEmpty()) {
+                continue;   // the tensor is outside this device's slice
             }
             MixedPrecisionOptimizer m = d.optimizer(t);
             long local = from - d.ownStart(t);   // where the share starts in this device's buffers of t

@@ -13,6 +13,8 @@ import dev.adamant.zero.MemoryLedger.Purpose;
 import dev.adamant.zero.comm.Communicator;
 import dev.adamant.zero.comm.ReduceOp;
 import dev.adamant.zero.partition.FlatLayout;
+import dev.adamant.zero.partition.FlatLayout.Bucket;
+import dev.adamant.zero.partition.FlatLayout.Share;
 import dev.adamant.zero.partition.FlatLayout.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
@@ -23,27 +25,29 @@ import java.util.Objects;
  * optimizer, over a {@link Communicator}.
  *
  * <p>What a device holds (its {@link #ledger()} counts each buffer by purpose), with the
- * {@link FlatLayout}'s padded total T = N·P:
+ * {@link FlatLayout}'s padded total T = N·P, Ψ the model's parameters and Ψ_r device r's shares of
+ * the tensors (the parameters inside its slices, about Ψ/N; padding has no optimizer):
  * <pre>
  *   stage  16-bit params   16-bit grads        fp32 master + Adam state   extra
- *   0      T (all)         T (all)             12 T                       -
- *   1      T               T                   12 P (its slices)          -
- *   2      T               P                   12 P                       one bucket (largest layer)
- *   3      P               P                   12 P                       one bucket + one gathered layer
+ *   0      T (all)         T (all)             12 Ψ                       -
+ *   1      T               T                   12 Ψ_r (its shares)        -
+ *   2      T               P                   12 Ψ_r                     one bucket (the largest padded one)
+ *   3      P               P                   12 Ψ_r                     one bucket + one gathered bucket
  * </pre>
  * With 8-bit block-wise Adam states ({@code config.optimizer().withStateFormat(StateFormat.BLOCKWISE_8BIT)})
  * the 12 becomes 6 (4 master + 1 + 1), plus 8 bytes of absmax per 256 parameters, for every tensor
  * of at least the format's {@code minBlockwiseSize} elements; smaller tensors keep fp32 states (see
  * {@link #tensorOptimizer}). The ledger counts the state buffers' real bytes.
- * A step: forward layer by layer (stage 3 all-gathers each layer's parameters first), backward layer
- * by layer from the last (stage 3 gathers again; stages 2 and 3 reduce-scatter each layer's gradient
- * from the bucket at once and keep only their slice), then stage 0 all-reduces all gradients and
- * stage 1 reduce-scatters them; every device checks its gradients for inf/NaN and, when clipping,
- * computes its norm blocks; one {@code anyTrue} decides for all (an overflow anywhere skips the step
- * everywhere); the norm is summed from all devices' blocks in the flat buffer's order, so it is the
- * same bits as an unpartitioned run's; each device steps its slices; stages 1 and 2 all-gather the
- * new parameters. Communication per step and device: 2T(N-1)/N elements for stages 0-2, 3T(N-1)/N
- * for stage 3, plus a few control bytes.
+ * A step: forward layer by layer (stage 3 all-gathers each bucket's parameters before its first
+ * layer), backward layer by layer from the last (stage 3 gathers each bucket again; stages 2 and 3
+ * collect a bucket's gradients in the gradient bucket and reduce-scatter it once its layers are done,
+ * keeping only their slice), then stage 0 all-reduces all gradients and stage 1 reduce-scatters them
+ * bucket by bucket; every device checks its gradients for inf/NaN and, when clipping, computes its
+ * norm blocks; one {@code anyTrue} decides for all (an overflow anywhere skips the step everywhere);
+ * the norm is summed from all devices' blocks in the flat buffer's order, so it is the same bits as
+ * an unpartitioned run's; each device steps its shares of the tensors; stages 1 and 2 all-gather the
+ * new parameters bucket by bucket. Communication per step and device: 2T(N-1)/N elements for stages
+ * 0-2, 3T(N-1)/N for stage 3, plus a few control bytes.
  *
  * <p>Adam is elementwise and every reduction has a fixed order, so for the same model, data, N and
  * seed all stages give the same parameters bit for bit.
@@ -63,8 +67,12 @@ public final class ZeroDevice implements AutoCloseable {
     private final MemoryLedger ledger = new MemoryLedger();
     private final DynamicLossScaler scaler;
     private final List<Tensor> tensors;
+    private final List<Bucket> buckets;
     private final MemorySegment params16, grads16, bucket, gathered;
+    /** Per tensor: this device's optimizer of its share, or null where the share is empty. */
     private final MixedPrecisionOptimizer[] optimizers;
+    /** Per tensor: this device's share (stage 0: the whole tensor). */
+    private final Share[] shares;
     private Team team;
     private long steps;
 
@@ -96,39 +104,47 @@ public final class ZeroDevice implements AutoCloseable {
             throw new IllegalArgumentException("layout: laid out for " + layout.devices() + " devices, the communicator has "
                     + comm.size());
         }
-        long total = layout.paddedSize(), part = layout.partitionSize(), largest = layout.largestPaddedTensor();
+        long total = layout.paddedSize(), part = layout.partitionSize(), largest = layout.largestPaddedBucket();
         if (initial != null && initial.byteSize() != total * Float.BYTES) {
             throw new IllegalArgumentException("initial: expected " + total * Float.BYTES + " bytes (" + total
                     + " floats, the padded layout), got " + initial.byteSize());
         }
-        checkBlockAligned(config.optimizer(), layout);
         this.stage = config.stage();
         this.rank = comm.rank();
         this.precision = config.precision();
         this.scaler = config.newLossScaler();
         this.tensors = layout.tensors();
+        this.buckets = layout.buckets();
         int h = precision.bytes();
         this.params16 = ledger.allocate(Purpose.PARAMETERS, h * (stage == ZeroStage.PARAMETERS ? part : total));
         this.grads16 = ledger.allocate(Purpose.GRADIENTS, h * (stage.ordinal() >= 2 ? part : total));
         this.bucket = stage.ordinal() >= 2 ? ledger.allocate(Purpose.COMMUNICATION_BUCKETS, h * largest) : null;
         this.gathered = stage == ZeroStage.PARAMETERS ? ledger.allocate(Purpose.GATHERED_LAYERS, h * largest) : null;
         this.optimizers = new MixedPrecisionOptimizer[tensors.size()];
+        this.shares = new Share[tensors.size()];
         try {
             for (Tensor t : tensors) {
-                long count = stage == ZeroStage.DATA_PARALLEL ? t.paddedCount() : t.slice();
-                long start = stage == ZeroStage.DATA_PARALLEL ? t.offset() : t.sliceStart(rank);
+                Share share = stage == ZeroStage.DATA_PARALLEL ? new Share(0, t.count()) : layout.share(t, rank);
+                shares[t.index()] = share;
+                if (share.isEmpty()) {
+                    continue;
+                }
+                long count = share.count();
                 Optimizer inner = Optimizers.adam(tensorOptimizer(config.optimizer(), t.count()), count);
                 long stateBytes = 0;
                 for (String name : inner.stateNames()) {   // fp32 states: 4 bytes an element; 8-bit: 1, + absmax
                     stateBytes += inner.state(name).byteSize();
                 }
                 ledger.record(Purpose.OPTIMIZER_STATE, stateBytes);
+                // Stochastic rounding counts from the parameter's place in the unpadded model: the same
+                // counters at every N and stage.
                 MixedPrecisionOptimizer m = MixedPrecisionOptimizer.builder(inner, precision)
-                        .rounding(config.rounding()).partition(start, total).build();
+                        .rounding(config.rounding()).partition(layout.modelOffset(t) + share.from(), layout.parameters())
+                        .build();
                 optimizers[t.index()] = m;
                 ledger.record(Purpose.MASTER_WEIGHTS, (long) Float.BYTES * count);
                 if (restorer == null) {
-                    m.loadMaster(initial.asSlice(start * Float.BYTES, count * Float.BYTES));
+                    m.loadMaster(initial.asSlice((t.offset() + share.from()) * Float.BYTES, count * Float.BYTES));
                     m.writeParams(ownParams(t));
                 }
             }
@@ -136,14 +152,16 @@ public final class ZeroDevice implements AutoCloseable {
                 // A device that cannot load throws here, which fails the group: the others wait at the
                 // barrier, not in an all-gather, and fail with its exception as the cause.
                 for (Tensor t : tensors) {
-                    restorer.load(this, t, optimizers[t.index()], ownStart(t), ownParams(t));
+                    if (optimizers[t.index()] != null) {
+                        restorer.load(this, t, optimizers[t.index()], ownStart(t), ownParams(t));
+                    }
                 }
                 restorer.finish(this);
                 comm.barrier();
             }
             if (stage == ZeroStage.OPTIMIZER_STATE || stage == ZeroStage.GRADIENTS) {
-                for (Tensor t : tensors) {
-                    comm.allGatherInPlace(fullTensor(params16, t), precision);
+                for (Bucket b : buckets) {
+                    comm.allGatherInPlace(wholeBucket(params16, b), precision);
                 }
             }
         } catch (RuntimeException | Error e) {
@@ -158,7 +176,7 @@ public final class ZeroDevice implements AutoCloseable {
      * own size, as bitsandbytes decides it ({@code p.numel() >= min_8bit_size}), not by the size of a
      * device's slice or of the padded tensor: so a tensor keeps the same format at every stage and
      * on any number of devices, and sharded steps equal unsharded ones bit for bit. Its slices are
-     * multiples of {@link FlatLayout#DEFAULT_ALIGNMENT}, whole 256-element blocks, so each device's
+     * multiples of the layout's alignment, whole 256-element blocks of the tensor, so each device's
      * blocks are the unsharded optimizer's blocks.
      */
     static AdamConfig tensorOptimizer(AdamConfig optimizer, long elements) {
@@ -169,34 +187,12 @@ public final class ZeroDevice implements AutoCloseable {
         return optimizer.withStateFormat(f.quantizes(elements) ? f.withMinBlockwiseSize(0) : StateFormat.FP32);
     }
 
-    /** Elements per block of 8-bit block-wise states (bitsandbytes' block size). */
-    static final int BLOCK = StateFormat.BLOCK;
-
-    /**
-     * Refuses a layout whose slices would cut a 256-element block of an 8-bit tensor between two
-     * devices (a {@link FlatLayout} of another alignment than a multiple of 256): each device's
-     * blocks must be the unsharded optimizer's, or sharded steps would differ from unsharded ones.
-     */
-    static void checkBlockAligned(AdamConfig optimizer, FlatLayout layout) {
-        if (layout.alignment() % BLOCK == 0) {
-            return;
-        }
-        for (Tensor t : layout.tensors()) {
-            if (optimizer.stateFormat().quantizes(t.count())) {
-                throw new IllegalArgumentException("layout: alignment " + layout.alignment() + " would split the 8-bit"
-                        + " blocks of " + BLOCK + " elements of tensor \"" + t.name() + "\" (" + t.count()
-                        + " elements, " + optimizer.stateFormat() + ") between devices: expected an alignment that is a"
-                        + " multiple of " + BLOCK + " (FlatLayout.DEFAULT_ALIGNMENT, " + FlatLayout.DEFAULT_ALIGNMENT
-                        + ", is)");
-            }
-        }
-    }
-
     /** The first element, within tensor {@code t}, that this device's optimizer for {@code t} covers. */
     long ownStart(Tensor t) {
-        return stage == ZeroStage.DATA_PARALLEL ? 0 : t.sliceStart(rank) - t.offset();
+        return shares[t.index()].from();
     }
 
+    /** This device's optimizer of its share of {@code t}, or null where the share is empty. */
     MixedPrecisionOptimizer optimizer(Tensor t) {
         return optimizers[t.index()];
     }
@@ -251,23 +247,41 @@ public final class ZeroDevice implements AutoCloseable {
                     + model.layers());
         }
         float scale = scaler.scale();
-        for (Tensor t : tensors) {
-            model.forward(t.index(), layerParams(t));
+        int h = precision.bytes();
+        for (Bucket b : buckets) {
+            if (stage == ZeroStage.PARAMETERS) {
+                comm.allGather(partitionSlice(params16, b), gathered.asSlice(0, b.paddedCount() * h), precision);
+            }
+            for (Tensor t : layout.tensorsOf(b)) {
+                model.forward(t.index(), layerParams(t));
+            }
         }
         float loss = model.loss();
-        for (int l = tensors.size() - 1; l >= 0; l--) {
-            Tensor t = tensors.get(l);
-            MemorySegment p = layerParams(t);
-            model.backward(l, p, gradTarget(t), scale, config.globalBatch());
-            if (bucket != null) {
-                comm.reduceScatter(bucket.asSlice(0, t.paddedCount() * precision.bytes()), ownGrads(t), precision);
+        for (int k = buckets.size() - 1; k >= 0; k--) {
+            Bucket b = buckets.get(k);
+            if (stage == ZeroStage.PARAMETERS) {
+                comm.allGather(partitionSlice(params16, b), gathered.asSlice(0, b.paddedCount() * h), precision);
+            }
+            MemorySegment collected = bucket == null ? null : bucket.asSlice(0, b.paddedCount() * h);
+            if (collected != null) {
+                collected.fill((byte) 0);   // the gaps between tensors and the tail stay zero
+            }
+            List<Tensor> inBucket = layout.tensorsOf(b);
+            for (int l = inBucket.size() - 1; l >= 0; l--) {
+                Tensor t = inBucket.get(l);
+                model.backward(t.index(), layerParams(t), gradTarget(t), scale, config.globalBatch());
+            }
+            if (collected != null) {
+                comm.reduceScatter(collected, partitionSlice(grads16, b), precision);
             }
         }
         if (stage == ZeroStage.DATA_PARALLEL) {
             comm.allReduce(grads16, precision, ReduceOp.SUM);
         } else if (stage == ZeroStage.OPTIMIZER_STATE) {
-            for (Tensor t : tensors) {
-                comm.reduceScatter(fullTensor(grads16, t), ownGrads(t), precision);
+            for (Bucket b : buckets) {
+                MemorySegment whole = wholeBucket(grads16, b);   // in place: the result lands on this device's slice
+                comm.reduceScatter(whole, whole.asSlice(rank * b.slice() * precision.bytes(), b.slice() * precision.bytes()),
+                        precision);
             }
         }
         return update(scale, loss);
@@ -286,13 +300,23 @@ public final class ZeroDevice implements AutoCloseable {
 
     private StepResult update(float scale, float loss) {
         boolean clip = config.maxGradNorm() > 0;
-        double[][] blocks = new double[tensors.size()][];
+        boolean dp = stage == ZeroStage.DATA_PARALLEL;
+        // Norm blocks by place: one slot per MixedPrecisionOptimizer.NORM_BLOCK elements of what this device holds (the
+        // flat buffer at stage 0, its partition otherwise); gaps and padding stay 0.
+        double[] slots = clip ? new double[Math.toIntExact((dp ? layout.paddedSize() : layout.partitionSize())
+                / MixedPrecisionOptimizer.NORM_BLOCK)] : null;
         boolean nonFinite = false;
         for (Tensor t : tensors) {
             MixedPrecisionOptimizer m = optimizers[t.index()];
-            blocks[t.index()] = clip ? new double[m.normBlocks()] : null;
-            nonFinite |= team == null ? m.checkGradients(ownGrads(t), scale, blocks[t.index()], Runnable::run, 1)
-                    : m.checkGradients(ownGrads(t), scale, blocks[t.index()], team);
+            if (m == null) {
+                continue;
+            }
+            double[] blocks = clip ? new double[m.normBlocks()] : null;
+            nonFinite |= team == null ? m.checkGradients(ownGrads(t), scale, blocks, Runnable::run, 1)
+                    : m.checkGradients(ownGrads(t), scale, blocks, team);
+            if (clip) {
+                System.arraycopy(blocks, 0, slots, Math.toIntExact(ownPlace(t) / MixedPrecisionOptimizer.NORM_BLOCK), blocks.length);
+            }
         }
         nonFinite = comm.anyTrue(nonFinite);
         float meanLoss = Float.NaN;
@@ -306,7 +330,7 @@ public final class ZeroDevice implements AutoCloseable {
         }
         float coef = 1f, norm = Float.NaN;
         if (clip && !nonFinite) {
-            GradientStats stats = new GradientStats(false, sumOfSquares(blocks));
+            GradientStats stats = new GradientStats(false, sumOfSquares(slots));
             coef = stats.clipCoefficient(config.maxGradNorm());
             norm = stats.norm();
         }
@@ -317,6 +341,9 @@ public final class ZeroDevice implements AutoCloseable {
         }
         for (Tensor t : tensors) {
             MixedPrecisionOptimizer m = optimizers[t.index()];
+            if (m == null) {
+                continue;
+            }
             if (team == null) {
                 m.applyUpdate(ownParams(t), ownGrads(t), scale, coef, Runnable::run, 1);
             } else {
@@ -324,8 +351,8 @@ public final class ZeroDevice implements AutoCloseable {
             }
         }
         if (stage == ZeroStage.OPTIMIZER_STATE || stage == ZeroStage.GRADIENTS) {
-            for (Tensor t : tensors) {
-                comm.allGatherInPlace(fullTensor(params16, t), precision);
+            for (Bucket b : buckets) {
+                comm.allGatherInPlace(wholeBucket(params16, b), precision);
             }
         }
         steps++;
@@ -334,38 +361,31 @@ public final class ZeroDevice implements AutoCloseable {
 
     /**
      * The sum of squares of all gradients, from the devices' norm blocks, added in the flat buffer's
-     * order (tensor by tensor, each tensor's slices in rank order), as an unpartitioned device adds
-     * its own.
+     * order (bucket by bucket, each bucket's slices in rank order, each slice's blocks in order), as
+     * an unpartitioned device adds its own: the same blocks, the same order, zeros for the padding.
      */
-    private double sumOfSquares(double[][] local) {
+    private static double total(double[] blocks) {
         double sum = 0;
+        for (double b : blocks) {
+            sum += b;
+        }
+        return sum;
+    }
+
+    private double sumOfSquares(double[] local) {
         if (stage == ZeroStage.DATA_PARALLEL) {
-            for (double[] tensorBlocks : local) {
-                for (double b : tensorBlocks) {
-                    sum += b;
-                }
-            }
-            return sum;
+            return total(local);
         }
-        int mine = 0;
-        for (double[] b : local) {
-            mine += b.length;
-        }
-        double[] flat = new double[mine];
-        int at = 0;
-        for (double[] b : local) {
-            System.arraycopy(b, 0, flat, at, b.length);
-            at += b.length;
-        }
-        double[] all = comm.allGatherDoubles(flat);   // rank-major: rank r's blocks at r * mine
-        int tensorStart = 0;
-        for (double[] b : local) {
+        double[] all = comm.allGatherDoubles(local);   // rank-major: rank r's partition slots at r * local.length
+        double sum = 0;
+        for (Bucket b : buckets) {
+            int first = Math.toIntExact(layout.localOffset(b) / MixedPrecisionOptimizer.NORM_BLOCK);
+            int count = Math.toIntExact(b.slice() / MixedPrecisionOptimizer.NORM_BLOCK);
             for (int r = 0; r < comm.size(); r++) {
-                for (int k = 0; k < b.length; k++) {
-                    sum += all[r * mine + tensorStart + k];
+                for (int k = 0; k < count; k++) {
+                    sum += all[r * local.length + first + k];
                 }
             }
-            tensorStart += b.length;
         }
         return sum;
     }
@@ -383,55 +403,69 @@ public final class ZeroDevice implements AutoCloseable {
             MemorySegment.copy(params16, 0, out, 0, bytes);
             return;
         }
-        for (Tensor t : tensors) {
-            comm.allGather(ownParams(t), fullTensor(out, t), precision);
+        for (Bucket b : buckets) {
+            comm.allGather(partitionSlice(params16, b), wholeBucket(out, b), precision);
         }
     }
 
-    /** Layer t's parameters for its forward or backward: stage 3 gathers them into the one gathered-layer buffer. */
+    /** Layer t's parameters for its forward or backward: at stage 3 in the gathered bucket (its bucket's, gathered before). */
     private MemorySegment layerParams(Tensor t) {
         int h = precision.bytes();
         if (stage != ZeroStage.PARAMETERS) {
             return params16.asSlice(t.offset() * h, t.count() * h);
         }
-        MemorySegment whole = gathered.asSlice(0, t.paddedCount() * h);
-        comm.allGather(ownParams(t), whole, precision);
-        return whole.asSlice(0, t.count() * h);
+        return gathered.asSlice((t.offset() - layout.bucketOf(t).offset()) * h, t.count() * h);
     }
 
-    /** Where backward writes layer t's gradient: the full gradient buffer (stages 0, 1) or the bucket, its padding zeroed. */
+    /** Where backward writes layer t's gradient: the full gradient buffer (stages 0, 1) or its place in the bucket. */
     private MemorySegment gradTarget(Tensor t) {
         int h = precision.bytes();
         if (bucket == null) {
             return grads16.asSlice(t.offset() * h, t.count() * h);
         }
-        bucket.asSlice(t.count() * h, (t.paddedCount() - t.count()) * h).fill((byte) 0);
-        return bucket.asSlice(0, t.count() * h);
+        return bucket.asSlice((t.offset() - layout.bucketOf(t).offset()) * h, t.count() * h);
     }
 
-    /** The 16-bit parameters this device's optimizer for t writes: all of t (stage 0) or its slice. */
+    /**
+     * Where this device's share of t starts in what it holds: the flat buffer's index (stage 0), or
+     * the index in its partition (stages 1-3: the bucket's slice place plus the share's place in the
+     * slice). A multiple of {@link MixedPrecisionOptimizer#NORM_BLOCK}.
+     */
+    private long ownPlace(Tensor t) {
+        Share share = shares[t.index()];
+        if (stage == ZeroStage.DATA_PARALLEL) {
+            return t.offset() + share.from();
+        }
+        Bucket b = layout.bucketOf(t);
+        return layout.localOffset(b) + t.offset() + share.from() - b.sliceStart(rank);
+    }
+
+    /** The 16-bit parameters this device's optimizer for t writes: its share of t, in the full buffer or its partition. */
     private MemorySegment ownParams(Tensor t) {
         int h = precision.bytes();
-        return switch (stage) {
-            case DATA_PARALLEL -> fullTensor(params16, t);
-            case OPTIMIZER_STATE, GRADIENTS -> params16.asSlice(t.sliceStart(rank) * h, t.slice() * h);
-            case PARAMETERS -> params16.asSlice(layout.localOffset(t) * h, t.slice() * h);
-        };
+        Share share = shares[t.index()];
+        long at = stage == ZeroStage.PARAMETERS ? ownPlace(t) : t.offset() + share.from();
+        return params16.asSlice(at * h, share.count() * h);
     }
 
-    /** The reduced 16-bit gradients this device's optimizer for t reads. */
+    /** The reduced 16-bit gradients this device's optimizer for t reads: its share of t. */
     private MemorySegment ownGrads(Tensor t) {
         int h = precision.bytes();
-        return switch (stage) {
-            case DATA_PARALLEL -> fullTensor(grads16, t);
-            case OPTIMIZER_STATE -> grads16.asSlice(t.sliceStart(rank) * h, t.slice() * h);
-            case GRADIENTS, PARAMETERS -> grads16.asSlice(layout.localOffset(t) * h, t.slice() * h);
-        };
+        Share share = shares[t.index()];
+        long at = stage.ordinal() >= 2 ? ownPlace(t) : t.offset() + share.from();
+        return grads16.asSlice(at * h, share.count() * h);
     }
 
-    private MemorySegment fullTensor(MemorySegment full, Tensor t) {
+    /** Bucket b, padding included, in a buffer of the whole flat layout. */
+    private MemorySegment wholeBucket(MemorySegment full, Bucket b) {
         int h = precision.bytes();
-        return full.asSlice(t.offset() * h, t.paddedCount() * h);
+        return full.asSlice(b.offset() * h, b.paddedCount() * h);
+    }
+
+    /** This device's slice of bucket b in a buffer of its partition (stage 3's parameters, stage 2 and 3's gradients). */
+    private MemorySegment partitionSlice(MemorySegment partition, Bucket b) {
+        int h = precision.bytes();
+        return partition.asSlice(layout.localOffset(b) * h, b.slice() * h);
     }
 
     /**

@@ -5,6 +5,7 @@ import dev.adamant.fp16.Precision;
 import dev.adamant.zero.MemoryLedger.Purpose;
 import dev.adamant.zero.comm.mpi.MpiCommunicator;
 import dev.adamant.zero.partition.FlatLayout;
+import dev.adamant.zero.partition.FlatLayout.Bucket;
 import dev.adamant.zero.partition.FlatLayout.Tensor;
 import java.util.Collections;
 import java.util.EnumMap;
@@ -19,36 +20,39 @@ import java.util.Objects;
  * the model's {@link FlatLayout}.
  *
  * <h2>Memory: the ledger of a real run, exactly</h2>
- * The tensors are laid out by {@link FlatLayout#of(Map, int)} (the engine's layout, padding
- * included): {@code T} the padded total, {@code P = T/N} a device's partition, {@code L} the largest
- * padded tensor, {@code h} the 16-bit width (2). Per device, by {@link Purpose}, as
- * {@link ZeroDevice} allocates and records them:
+ * The tensors are laid out by {@link FlatLayout#of(Map, int)} (the engine's layout: buckets of
+ * consecutive tensors, each bucket padded to whole slices): {@code T} the padded total, {@code P = T/N}
+ * a device's partition, {@code L} the largest padded bucket, {@code h} the 16-bit width (2), and
+ * {@code Ψ_r} the parameters of device r's shares of the tensors (about Ψ/N; padding has no
+ * optimizer). Per device, by {@link Purpose}, as {@link ZeroDevice} allocates and records them:
  * <pre>
  *   purpose                 stage 0   stage 1   stage 2   stage 3
  *   PARAMETERS              h T       h T       h T       h P
  *   GRADIENTS               h T       h T       h P       h P
- *   MASTER_WEIGHTS          4 T       4 P       4 P       4 P
- *   OPTIMIZER_STATE         Σ over tensors of state(count), count = padded tensor (stage 0) or its slice
+ *   MASTER_WEIGHTS          4 Ψ       4 Ψ_r     4 Ψ_r     4 Ψ_r
+ *   OPTIMIZER_STATE         Σ over its shares of state(count); at stage 0 the whole tensors
  *   COMMUNICATION_BUCKETS   0         0         h L       h L
  *   GATHERED_LAYERS         0         0         0         h L
  * </pre>
  * with {@code state(c) = 8c} for fp32 Adam states (m and v) and, for a tensor that the 8-bit format
- * quantizes ({@link StateFormat#quantizes(long)} of its own, unpadded size, bitsandbytes' rule),
+ * quantizes ({@link StateFormat#quantizes(long)} of its own size, bitsandbytes' rule),
  * {@code state(c) = 2c + 8·ceil(c/256)} (a byte per state and element, a float of absmax per state
- * and block). This is the ledger's {@link MemoryLedger#snapshot()} after a run; the model-state part
- * equals {@link MemoryPlan#bytesPerDevice} at Ψ = T (the paper's formulas on the padded size).
- *
+ * and block). This is the ledger's {@link MemoryLedger#snapshot()} after a run
+ * ({@link #deviceBytes} for any device; a {@link Plan} gives the device that holds the most). The
+ * model-state part is within the layout's padding of {@link MemoryPlan#bytesPerDevice} at Ψ: under
+ * 1% with the default buckets once a device's share is large against 128 alignments per tensor.
+
  * <h2>Communication: what the communicators count, and a ring's alpha-beta time</h2>
  * Bytes sent per device and optimizer step (a step that is taken; a skipped step omits stage 1 and
  * 2's final all-gathers), as {@link dev.adamant.zero.comm.CommStats#bytesSent()} counts them:
  * stage 0 one all-reduce of the gradients, {@code 2(N-1)P h}; stages 1 and 2 a reduce-scatter and
- * an all-gather per tensor, {@code 2(N-1)P h}; stage 3 adds the forward's and the backward's
- * all-gather per tensor, {@code 3(N-1)P h}: the ZeRO paper's 2Ψ and 3Ψ (1.5x). Control traffic
+ * an all-gather per bucket, {@code 2(N-1)P h}; stage 3 adds the forward's and the backward's
+ * all-gather per bucket, {@code 3(N-1)P h}: the ZeRO paper's 2Ψ and 3Ψ (1.5x). Control traffic
  * ({@code anyTrue} and the loss's {@code allGatherDoubles}: {@code 9(N-1)} bytes) is apart, as in
  * {@code CommStats}; the planner assumes no gradient clipping (which adds a gather of norm blocks).
  *
- * <p>Time: each collective as ZeroDevice issues it (one all-reduce at stage 0, one per tensor at
- * the other stages), each a ring of {@code N-1} steps; a step moves a rank's chunk of {@code c}
+ * <p>Time: each collective as ZeroDevice issues it (one all-reduce at stage 0, one per bucket and
+ * phase at the other stages), each a ring of {@code N-1} steps; a step moves a rank's chunk of {@code c}
  * elements in {@code ceil(c / pieceElements)} messages (the MPI backend's pieces,
  * {@link MpiCommunicator.Settings#DEFAULT_PIECE_ELEMENTS} by default), each message paying the
  * latency α once:
@@ -63,7 +67,7 @@ import java.util.Objects;
  *
  * <p>Bad input (null, no tensors, a tensor of 0 elements, N &lt; 1, FP32 precision, a bandwidth
  * that is not positive and finite, a negative or non-finite latency, a piece &lt; 1) throws before
- * anything is computed, naming the argument. Costs a pass over the tensors.
+ * anything is computed, naming the argument. Costs a pass over the tensors, and N per bucket.
  */
 public final class ZeroPlanner {
     /** Bytes of an fp32 master weight. */
@@ -107,13 +111,15 @@ public final class ZeroPlanner {
      * @param devices N
      * @param parameters Ψ, without padding
      * @param paddedParameters T, the layout's padded total
-     * @param bytes bytes per device by purpose (every purpose present), as the ledger of a real run
+     * @param device the device whose bytes these are: the one that holds the most (the first such)
+     * @param bytes that device's bytes by purpose (every purpose present), as its ledger in a real run
      * @param bytesSentPerStep data bytes one device sends per taken step, as {@code CommStats.bytesSent()}
      * @param controlBytesSentPerStep control bytes sent per step, as {@code CommStats.controlBytesSent()}
      * @param collectivesPerStep data and control collectives per step
      * @param commSecondsPerStep the alpha-beta time of a step's collectives, one after the other
      */
-    public record Plan(ZeroStage stage, int devices, long parameters, long paddedParameters, Map<Purpose, Long> bytes,
+    public record Plan(ZeroStage stage, int devices, long parameters, long paddedParameters, int device,
+                       Map<Purpose, Long> bytes,
                        long bytesSentPerStep, long controlBytesSentPerStep, int collectivesPerStep,
                        double commSecondsPerStep) {
         public Plan {
@@ -197,25 +203,35 @@ public final class ZeroPlanner {
         if (pieceElements < 1) {
             throw new IllegalArgumentException("pieceElements: expected >= 1, got " + pieceElements);
         }
-        FlatLayout layout = FlatLayout.of(named, devices);
-        long h = precision.bytes(), n = devices;
-        long total = layout.paddedSize(), part = layout.partitionSize(), largest = layout.largestPaddedTensor();
-        boolean dp = stage == ZeroStage.DATA_PARALLEL;
+        return plan(FlatLayout.of(named, devices), stage, precision, states, link, pieceElements);
+    }
 
-        Map<Purpose, Long> bytes = new EnumMap<>(Purpose.class);
-        bytes.put(Purpose.PARAMETERS, h * (stage == ZeroStage.PARAMETERS ? part : total));
-        bytes.put(Purpose.GRADIENTS, h * (stage.ordinal() >= 2 ? part : total));
-        bytes.put(Purpose.MASTER_WEIGHTS, MASTER_BYTES * (dp ? total : part));
-        long state = 0;
-        for (Tensor t : layout.tensors()) {
-            long count = dp ? t.paddedCount() : t.slice();
-            state += states.quantizes(t.count())
-                    ? BLOCKWISE8_STATE_BYTES * count + BLOCKWISE8_ABSMAX_BYTES * ((count + StateFormat.BLOCK - 1) / StateFormat.BLOCK)
-                    : FP32_STATE_BYTES * count;
+    /**
+     * Predicts one device of a run over {@code layout} (its tensors one per layer, its N, alignment
+     * and buckets): for a layout of other buckets than the default.
+     *
+     * @throws NullPointerException naming the argument that is null
+     * @throws IllegalArgumentException naming the argument that is out of range
+     */
+    public static Plan plan(FlatLayout layout, ZeroStage stage, Precision precision, StateFormat states, Link link,
+                            int pieceElements) {
+        Objects.requireNonNull(layout, "layout");
+        Objects.requireNonNull(stage, "stage");
+        Objects.requireNonNull(precision, "precision");
+        Objects.requireNonNull(states, "states");
+        Objects.requireNonNull(link, "link");
+        if (precision == Precision.FP32) {
+            throw new IllegalArgumentException("precision: expected FP16 or BF16, got FP32");
         }
-        bytes.put(Purpose.OPTIMIZER_STATE, state);
-        bytes.put(Purpose.COMMUNICATION_BUCKETS, stage.ordinal() >= 2 ? h * largest : 0);
-        bytes.put(Purpose.GATHERED_LAYERS, stage == ZeroStage.PARAMETERS ? h * largest : 0);
+        if (pieceElements < 1) {
+            throw new IllegalArgumentException("pieceElements: expected >= 1, got " + pieceElements);
+        }
+        int devices = layout.devices();
+        long h = precision.bytes(), n = devices;
+        long total = layout.paddedSize();
+        boolean dp = stage == ZeroStage.DATA_PARALLEL;
+        int fullest = fullestDevice(layout, stage, states);
+        Map<Purpose, Long> bytes = deviceBytes(layout, stage, precision, states, fullest);
 
         // Collectives of a taken step, as ZeroDevice.step issues them: chunks (elements per rank) of each.
         double alpha = link.latencySeconds(), beta = 1 / link.bytesPerSecond();
@@ -223,15 +239,16 @@ public final class ZeroPlanner {
         long sent = 0;
         int collectives = 0;
         if (dp) {   // one all-reduce of the whole gradient buffer: two ring phases over chunks of P
+            long part = layout.partitionSize();
             sent += 2 * (n - 1) * part * h;
             seconds += 2 * ringPhase(n, part, h, pieceElements, alpha, beta);
             collectives++;
         } else {
-            int phasesPerTensor = stage == ZeroStage.PARAMETERS ? 3 : 2;   // RS + AG, or AG + AG + RS
-            for (Tensor t : layout.tensors()) {
-                sent += phasesPerTensor * (n - 1) * t.slice() * h;
-                seconds += phasesPerTensor * ringPhase(n, t.slice(), h, pieceElements, alpha, beta);
-                collectives += phasesPerTensor;
+            int phasesPerBucket = stage == ZeroStage.PARAMETERS ? 3 : 2;   // RS + AG, or AG + AG + RS
+            for (Bucket b : layout.buckets()) {
+                sent += phasesPerBucket * (n - 1) * b.slice() * h;
+                seconds += phasesPerBucket * ringPhase(n, b.slice(), h, pieceElements, alpha, beta);
+                collectives += phasesPerBucket;
             }
         }
         long control = 0;
@@ -240,7 +257,80 @@ public final class ZeroPlanner {
             seconds += (n - 1) * (alpha + v * beta);
             collectives++;
         }
-        return new Plan(stage, devices, layout.parameters(), total, bytes, sent, control, collectives, seconds);
+        return new Plan(stage, devices, layout.parameters(), total, fullest, bytes, sent, control, collectives, seconds);
+    }
+
+    /**
+     * What device {@code rank} of a run over {@code layout} holds, by purpose: its ledger after a run
+     * (see the class description).
+     *
+     * @throws IllegalArgumentException if {@code rank} is not a device of the layout, or precision is FP32
+     */
+    public static Map<Purpose, Long> deviceBytes(FlatLayout layout, ZeroStage stage, Precision precision,
+                                                 StateFormat states, int rank) {
+        Objects.requireNonNull(layout, "layout");
+        Objects.requireNonNull(stage, "stage");
+        Objects.requireNonNull(precision, "precision");
+        Objects.requireNonNull(states, "states");
+        if (precision == Precision.FP32) {
+            throw new IllegalArgumentException("precision: expected FP16 or BF16, got FP32");
+        }
+        if (rank < 0 || rank >= layout.devices()) {
+            throw new IllegalArgumentException("rank: expected 0 to " + (layout.devices() - 1) + ", got " + rank);
+        }
+        long h = precision.bytes();
+        long total = layout.paddedSize(), part = layout.partitionSize(), largest = layout.largestPaddedBucket();
+        boolean dp = stage == ZeroStage.DATA_PARALLEL;
+        long master = 0, state = 0;
+        for (Tensor t : layout.tensors()) {
+            long count = dp ? t.count() : layout.share(t, rank).count();
+            master += MASTER_BYTES * count;
+            state += stateBytes(states, t.count(), count);
+        }
+        Map<Purpose, Long> bytes = new EnumMap<>(Purpose.class);
+        bytes.put(Purpose.PARAMETERS, h * (stage == ZeroStage.PARAMETERS ? part : total));
+        bytes.put(Purpose.GRADIENTS, h * (stage.ordinal() >= 2 ? part : total));
+        bytes.put(Purpose.MASTER_WEIGHTS, master);
+        bytes.put(Purpose.OPTIMIZER_STATE, state);
+        bytes.put(Purpose.COMMUNICATION_BUCKETS, stage.ordinal() >= 2 ? h * largest : 0);
+        bytes.put(Purpose.GATHERED_LAYERS, stage == ZeroStage.PARAMETERS ? h * largest : 0);
+        return bytes;
+    }
+
+    /** Adam state bytes of a share of {@code count} elements of a tensor of {@code tensorCount}. */
+    private static long stateBytes(StateFormat states, long tensorCount, long count) {
+        return states.quantizes(tensorCount)
+                ? BLOCKWISE8_STATE_BYTES * count + BLOCKWISE8_ABSMAX_BYTES * ((count + StateFormat.BLOCK - 1) / StateFormat.BLOCK)
+                : FP32_STATE_BYTES * count;
+    }
+
+    /**
+     * The device that holds the most (its master weights and optimizer state are the only parts that
+     * differ by device): shares are counted bucket by bucket, each tensor adding to the few devices
+     * whose slices it crosses, so this costs a pass over the tensors and N per bucket.
+     */
+    private static int fullestDevice(FlatLayout layout, ZeroStage stage, StateFormat states) {
+        int n = layout.devices();
+        if (stage == ZeroStage.DATA_PARALLEL || n == 1) {
+            return 0;
+        }
+        long[] held = new long[n];
+        for (Tensor t : layout.tensors()) {
+            Bucket b = layout.bucketOf(t);
+            int first = (int) ((t.offset() - b.offset()) / b.slice());
+            int last = (int) ((t.offset() + t.count() - 1 - b.offset()) / b.slice());
+            for (int r = first; r <= last; r++) {
+                long count = layout.share(t, r).count();
+                held[r] += MASTER_BYTES * count + stateBytes(states, t.count(), count);
+            }
+        }
+        int best = 0;
+        for (int r = 1; r < n; r++) {
+            if (held[r] > held[best]) {
+                best = r;
+            }
+        }
+        return best;
     }
 
     /** One ring reduce-scatter or all-gather: N-1 steps, each a chunk of {@code chunk} elements in pieces. */

@@ -163,11 +163,14 @@ class Blockwise8CheckpointTest {
         String h0 = ShardFiles.header(step.resolve("shard-00000-of-00002.ckpt"));
         String h1 = ShardFiles.header(step.resolve("shard-00001-of-00002.ckpt"));
         assertTrue(h0.startsWith("adamant-checkpoint 3\n"), h0);
-        // layer0: 5000 elements in slices of 4096: rank 0 holds [0, 4096) = blocks [0, 16), rank 1 the rest.
-        assertTrue(h0.contains("\nbuffer 0 state1 U8 0 4096 "), h0);
-        assertTrue(h0.contains("\nbuffer 0 absmax1 FP32 0 16 "), h0);
-        assertTrue(h1.contains("\nbuffer 0 state2 U8 4096 904 "), h1);
-        assertTrue(h1.contains("\nbuffer 0 absmax2 FP32 16 4 "), h1);   // ceil(5000 / 256) = 20 blocks
+        // One bucket of the four layers (5120 + 256 + 9216 + 256 = 14848 aligned elements, 29 x 2 x 256),
+        // slices of 7424: rank 0 holds layer0, layer1 and layer2's [0, 2048) = blocks [0, 8); rank 1 the rest.
+        assertTrue(h0.contains("\nbuffer 0 state1 U8 0 5000 "), h0);
+        assertTrue(h0.contains("\nbuffer 2 state1 U8 0 2048 "), h0);
+        assertTrue(h0.contains("\nbuffer 2 absmax1 FP32 0 8 "), h0);
+        assertTrue(h1.contains("\nbuffer 2 state2 U8 2048 6952 "), h1);
+        assertTrue(h1.contains("\nbuffer 2 absmax2 FP32 8 28 "), h1);   // ceil(9000 / 256) = 36 blocks
+        assertTrue(!h1.contains("\nbuffer 0 "), h1);
         assertTrue(h0.contains("\nbuffer 1 exp_avg FP32 0 70 "), h0);
         // A U8 buffer in a file that says it is version 2 is not a version-2 file.
         ShardFiles.editHeader(step.resolve("shard-00000-of-00002.ckpt"), t -> t.replace("adamant-checkpoint 3",

@@ -141,11 +141,14 @@ class CheckpointIdentityTest {
         assertTrue(m.contains(SHARD_1 + ": its header says it is shard 0 of 2 (" + SHARD_0 + ")"), m);
     }
 
-    /** Shard 1's buffers of layer0 (elements [4096, 4224)) moved by a header edit with a recomputed CRC. */
-    private static void moveLayer0OfShard1(Path step, String from, String to) throws IOException {
+    /**
+     * Shard 1's buffers of layer1 (elements [6912, 16512): the demo's layout puts its three tensors in
+     * one bucket, shard 0's slice ending inside layer1) moved by a header edit with a recomputed CRC.
+     */
+    private static void moveLayer1OfShard1(Path step, String from, String to) throws IOException {
         ShardFiles.editHeader(step.resolve(SHARD_1), text -> {
-            String edited = text.replaceAll("(?m)^(buffer 0 \\S+ \\S+) " + from + " ", "$1 " + to + " ");
-            assertTrue(!edited.equals(text), "no layer0 buffer at " + from + " in " + text);
+            String edited = text.replaceAll("(?m)^(buffer 1 \\S+ \\S+) " + from + " ", "$1 " + to + " ");
+            assertTrue(!edited.equals(text), "no layer1 buffer at " + from + " in " + text);
             return edited;
         }, true);
     }
@@ -153,18 +156,18 @@ class CheckpointIdentityTest {
     @Test
     void anOverlapCraftedIntoAValidHeaderIsRefusedOnEveryPath(@TempDir Path tmp) throws IOException {
         Path a = copyOf("A", tmp);
-        moveLayer0OfShard1(a, "4096 128", "3968 128");
+        moveLayer1OfShard1(a, "6912 9600", "6656 9600");
         String m = refusedEverywhere(tmp.resolve("A"));
-        assertTrue(m.contains("elements [3968, 4096) of master of tensor \"layer0\" are in two shards, " + SHARD_0
+        assertTrue(m.contains("elements [6656, 6912) of master of tensor \"layer1\" are in two shards, " + SHARD_0
                 + " and " + SHARD_1), m);
     }
 
     @Test
     void aHoleCraftedIntoAValidHeaderIsRefusedOnEveryPath(@TempDir Path tmp) throws IOException {
         Path a = copyOf("A", tmp);
-        moveLayer0OfShard1(a, "4096 128", "4096 64");
+        moveLayer1OfShard1(a, "6912 9600", "6912 9536");
         String m = refusedEverywhere(tmp.resolve("A"));
-        assertTrue(m.contains("elements [4160, 4224) of master of tensor \"layer0\" are in no shard (" + SHARD_0 + ", "
+        assertTrue(m.contains("elements [16448, 16512) of master of tensor \"layer1\" are in no shard (" + SHARD_0 + ", "
                 + SHARD_1 + ")"), m);
     }
 
@@ -226,11 +229,11 @@ class CheckpointIdentityTest {
                 "$1 -0000000000000004096 "), "starts at byte -4096, inside the header"));
         list.add(new Crafted("buffer not 4096-aligned", line("^(buffer \\S+ \\S+ \\S+ \\S+ \\S+) (\\S+) ",
                 "$1 00000000000000004100 "), ", not a multiple of 4096"));
-        list.add(new Crafted("buffer count past its tensor", line("^(buffer 0 \\S+ \\S+ \\S+) \\S+ ",
+        list.add(new Crafted("buffer count past its tensor", line("^(buffer 1 \\S+ \\S+ \\S+) \\S+ ",
                 "$1 9223372036854775807 "), "header field buffer: elements ["));
-        list.add(new Crafted("buffer of a negative element", line("^(buffer 0 \\S+ \\S+) \\S+ ", "$1 -1 "),
+        list.add(new Crafted("buffer of a negative element", line("^(buffer 1 \\S+ \\S+) \\S+ ", "$1 -1 "),
                 "header field buffer: elements [-1, "));
-        list.add(new Crafted("buffer of a tensor not listed", line("^buffer 0 ", "buffer 7 "),
+        list.add(new Crafted("buffer of a tensor not listed", line("^buffer 1 ", "buffer 7 "),
                 "header field buffer: tensor number 7, expected [0, 3)"));
         list.add(new Crafted("buffer of an unknown type", line("^(buffer \\S+ \\S+) FP32 ", "$1 FP64 "),
                 "header field buffer: does not parse"));
@@ -430,7 +433,7 @@ class CheckpointIdentityTest {
     private static void resaveAsCurrentFormat(Path from, Path to) {
         dev.adamant.zero.comm.inprocess.InProcessGroup.create(2, Duration.ofMinutes(1)).run(comm -> {
             ZeroCheckpoint.Restored r = ZeroCheckpoint.restore(v1Config(),
-                    dev.adamant.zero.partition.FlatLayout.of(v1Sizes(), 2, 16), comm, from);
+                    dev.adamant.zero.partition.FlatLayout.of(v1Sizes(), 2, 256), comm, from);
             try (ZeroDevice d = r.device()) {
                 ZeroCheckpoint.save(d, to, r.info().iterations());
             }

@@ -214,10 +214,10 @@ record RunState(long iterations, long optimizerSteps, DynamicLossScaler.State sc
         void add(ZeroDevice d) {
             for (FlatLayout.Tensor t : d.layout().tensors()) {
                 MixedPrecisionOptimizer m = d.optimizer(t);
-                long own = d.ownStart(t), count = Math.min(m.size(), t.count() - own);
-                if (count <= 0) {
-                    continue;   // this device's slice of t is all padding
+                if (m == null) {
+                    continue;   // t is outside this device's slices
                 }
+                long own = d.ownStart(t), count = m.size();
                 Map<String, int[]> out = tensors.get(t.index());
                 for (Map.Entry<String, int[]> e : out.entrySet()) {
                     String kind = e.getKey();

@@ -40,12 +40,18 @@ class ZeroEngineTest {
     private static final Duration TIMEOUT = Duration.ofSeconds(60);
     private static final ValueLayout.OfShort S = ValueLayout.JAVA_SHORT_UNALIGNED;
 
+    /**
+     * Buckets of at least 5000 elements: {5000}, {70, 9000} and {1}, so a device's slice of the second
+     * bucket may cover the end of one tensor and the start of the next, and the last is mostly padding.
+     */
+    static final long BUCKET = 5000;
+
     static FlatLayout layout(int n) {
-        Map<String, Long> sizes = new LinkedHashMap<>();
-        for (int l = 0; l < SIZES.length; l++) {
-            sizes.put("layer" + l, SIZES[l]);
-        }
-        return FlatLayout.of(sizes, n);
+        return layout(n, BUCKET);
+    }
+
+    static FlatLayout layout(int n, long bucketElements) {
+        return FlatLayout.of(SyntheticModel.named(SIZES), n, FlatLayout.DEFAULT_ALIGNMENT, bucketElements);
     }
 
     static MemorySegment initial(Arena arena, FlatLayout layout) {
@@ -69,7 +75,12 @@ class ZeroEngineTest {
 
     /** As above, the injected gradient {@code overflowValue} (written as the model's 16-bit format). */
     static Run train(int n, ZeroConfig config, int steps, int overflowStep, int overflowRank, float overflowValue) {
-        FlatLayout layout = layout(n);
+        return train(layout(n), config, steps, overflowStep, overflowRank, overflowValue);
+    }
+
+    static Run train(FlatLayout layout, ZeroConfig config, int steps, int overflowStep, int overflowRank,
+                     float overflowValue) {
+        int n = layout.devices();
         try (Arena arena = Arena.ofShared()) {
             MemorySegment init = initial(arena, layout);
             List<short[]> params = new ArrayList<>();
@@ -159,9 +170,47 @@ class ZeroEngineTest {
     }
 
     /**
-     * The ledger against {@link MemoryPlan}: K = 12 for fp32 states; for 8-bit ones K = 6 plus 8
-     * bytes of absmax per 256 (every layer in 8 bits here: minBlockwiseSize 0, so the table's
-     * "every parameter 8-bit" holds for this small model too).
+     * Other bucket sizes: every tensor a bucket of its own (1), and the default (here one bucket of
+     * all four tensors), with clipping, so the norm's order over buckets and devices shows too.
+     */
+    @ParameterizedTest(name = "N={0}, bucket={1}, {2}")
+    @CsvSource({"3, 1, fp32", "3, 0, 8bit", "4, 1, 8bit", "2, 0, fp32"})
+    void everyBucketSizeGivesStageZerosBits(int n, long bucket, String states) {
+        FlatLayout layout = bucket == 0 ? FlatLayout.of(SyntheticModel.named(SIZES), n) : layout(n, bucket);
+        assertEquals(bucket == 1 ? SIZES.length : 1, layout.buckets().size(), layout.toString());
+        int steps = 4;
+        Run reference = train(layout, config(ZeroStage.DATA_PARALLEL, Precision.BF16, 5, Rounding.stochastic(7),
+                states(states)), steps, -1, -1, Float.POSITIVE_INFINITY);
+        for (ZeroStage stage : List.of(ZeroStage.OPTIMIZER_STATE, ZeroStage.GRADIENTS, ZeroStage.PARAMETERS)) {
+            Run run = train(layout, config(stage, Precision.BF16, 5, Rounding.stochastic(7), states(states)), steps, -1,
+                    -1, Float.POSITIVE_INFINITY);
+            for (int s = 0; s < steps; s++) {
+                assertArrayEquals(reference.params().get(s), run.params().get(s), stage + ", params after step " + s);
+                assertEquals(reference.results().get(s), run.results().get(s), stage + ", step " + s);
+            }
+        }
+    }
+
+    /**
+     * The parameters device {@code r} owns: the real elements (not padding) inside its slices of the
+     * buckets, counted here from the bucket and tensor intervals; per tensor, in layout order.
+     */
+    static long[] owned(FlatLayout layout, int r) {
+        long[] own = new long[layout.tensors().size()];
+        for (FlatLayout.Tensor t : layout.tensors()) {
+            FlatLayout.Bucket b = layout.buckets().get(t.bucket());
+            long lo = Math.max(t.offset(), b.offset() + r * b.slice());
+            long hi = Math.min(t.offset() + t.count(), b.offset() + (r + 1) * b.slice());
+            own[t.index()] = Math.max(0, hi - lo);
+        }
+        return own;
+    }
+
+    /**
+     * The ledger against the ZeRO table: the 16-bit buffers on the padded size, master weights and
+     * Adam state on the parameters the device owns (K = 12 for fp32 states; for 8-bit ones K = 6 plus
+     * 8 bytes of absmax per 256 of a tensor's share: every layer in 8 bits here, minBlockwiseSize 0),
+     * every parameter owned by exactly one device, and no device above {@link MemoryPlan} at Ψ = T.
      */
     @ParameterizedTest(name = "N={0}, states={1}")
     @CsvSource({"1, fp32", "2, fp32", "4, fp32", "1, 8bit", "2, 8bit", "4, 8bit"})
@@ -171,22 +220,42 @@ class ZeroEngineTest {
         for (ZeroStage stage : ZeroStage.values()) {
             Run run = train(n, config(stage, Precision.FP16, 0, Rounding.nearestEven(), format), 2, -1, -1);
             FlatLayout layout = run.layout();
-            long total = layout.paddedSize();
+            long total = layout.paddedSize(), part = total / n;
+            long largest = 0;
+            for (FlatLayout.Bucket b : layout.buckets()) {
+                largest = Math.max(largest, b.slice() * n);
+            }
             long extra = switch (stage) {
                 case DATA_PARALLEL, OPTIMIZER_STATE -> 0;
-                case GRADIENTS -> 2 * layout.largestPaddedTensor();                 // one bucket
-                case PARAMETERS -> 2 * 2 * layout.largestPaddedTensor();            // a bucket and a gathered layer
+                case GRADIENTS -> 2 * largest;                 // one bucket
+                case PARAMETERS -> 2 * 2 * largest;            // a bucket and a gathered bucket
             };
-            long expected = MemoryPlan.bytesPerDevice(stage, total, n, format) + extra;
+            long ownedByAll = 0;
             for (int r = 0; r < n; r++) {
+                long[] own = stage == ZeroStage.DATA_PARALLEL ? SIZES.clone() : owned(layout, r);
+                long params = 0, state = 0;
+                for (long c : own) {
+                    params += c;
+                    state += format.isBlockwise8() ? 2 * c + 8 * ((c + 255) / 256) : 8 * c;
+                }
+                ownedByAll += params;
                 Map<Purpose, Long> ledger = run.ledgers().get(r);
+                assertEquals(2 * (stage == ZeroStage.PARAMETERS ? part : total), ledger.get(Purpose.PARAMETERS), stage + ", rank " + r);
+                assertEquals(2 * (stage.ordinal() >= 2 ? part : total), ledger.get(Purpose.GRADIENTS), stage + ", rank " + r);
+                assertEquals(4 * params, ledger.get(Purpose.MASTER_WEIGHTS), stage + ", rank " + r);
+                assertEquals(state, ledger.get(Purpose.OPTIMIZER_STATE), stage + ", rank " + r);
                 long measured = ledger.values().stream().mapToLong(Long::longValue).sum();
-                assertEquals(expected, measured, stage + ", rank " + r + ": " + ledger);
+                assertEquals(4 * params + state + ledger.get(Purpose.PARAMETERS) + ledger.get(Purpose.GRADIENTS) + extra,
+                        measured, stage + ", rank " + r + ": " + ledger);
+                assertTrue(measured <= MemoryPlan.bytesPerDevice(stage, total, n, format) + extra,
+                        stage + ", rank " + r + ": above the table at Ψ = T: " + ledger);
                 long volume = (stage == ZeroStage.PARAMETERS ? 3 : 2) * total * (n - 1) / n * 2;   // bytes
                 CommStats st = run.stepStats().get(r);
                 assertEquals(volume, st.bytesSent(), stage + ", rank " + r + " sent");
                 assertEquals(volume, st.bytesReceived(), stage + ", rank " + r + " received");
             }
+            long psi = java.util.Arrays.stream(SIZES).sum();
+            assertEquals(stage == ZeroStage.DATA_PARALLEL ? n * psi : psi, ownedByAll, stage + ": parameters owned");
         }
     }
 
@@ -233,14 +302,11 @@ class ZeroEngineTest {
                     config(ZeroStage.GRADIENTS, Precision.FP16, 0, Rounding.nearestEven()), layout,
                     two.communicator(0), arena.allocate(12))).getMessage().startsWith("initial"));
             assertSame(ZeroStage.GRADIENTS, ZeroStage.of(2));
-            // 8-bit states on slices that are not whole 256-element blocks: refused, naming the layout.
+            // Slices that are not whole 256-element blocks (norm and 8-bit blocks would be cut): no such layout.
             Map<String, Long> sizes = new LinkedHashMap<>();
             sizes.put("big", 5000L);
-            FlatLayout fine = FlatLayout.of(sizes, 2, 16);
-            String m = assertThrows(IllegalArgumentException.class, () -> new ZeroDevice(config(ZeroStage.GRADIENTS,
-                    Precision.FP16, 0, Rounding.nearestEven(), StateFormat.BLOCKWISE_8BIT), fine, two.communicator(0),
-                    arena.allocate(fine.paddedSize() * 4))).getMessage();
-            assertTrue(m.startsWith("layout: alignment 16 would split the 8-bit blocks of 256 elements of tensor \"big\""), m);
+            String m = assertThrows(IllegalArgumentException.class, () -> FlatLayout.of(sizes, 2, 16)).getMessage();
+            assertTrue(m.startsWith("alignment: expected a positive multiple of 256 elements"), m);
             // The per-tensor decision: 8-bit from 4096 elements of the tensor itself, whatever the padding.
             assertEquals(StateFormat.FP32, ZeroDevice.tensorOptimizer(AdamConfig.adamW()
                     .withStateFormat(StateFormat.BLOCKWISE_8BIT), 4095).stateFormat());

@@ -75,10 +75,22 @@ import java.util.function.BiConsumer;
  */
 public final class MixedPrecisionOptimizer implements AutoCloseable {
     /**
-     * Parameters per tile: four {@link SquareSums} blocks, 64 KiB of fp32 scratch that stays in L2.
-     * (One block a tile measured 20% slower at 2^24: the per-tile calls cost more than the cache saves.)
+     * Parameters per tile: 16,384, a whole number of {@link SquareSums} blocks, 64 KiB of fp32 scratch
+     * that stays in L2. (Tiles of 4096 measured 20% slower at 2^24: the per-tile calls cost more than
+     * the cache saves.)
      */
-    public static final int TILE = 4 * SquareSums.BLOCK;
+    public static final int TILE = 16_384;
+    /**
+     * Parameters per norm block of {@link #checkGradients} ({@code SquareSums.BLOCK}, 256): block
+     * {@code k} sums elements {@code [256k, 256(k+1))} of this optimizer's parameters.
+     */
+    public static final int NORM_BLOCK = SquareSums.BLOCK;
+
+    static {
+        if (TILE % SquareSums.BLOCK != 0) {
+            throw new AssertionError("TILE must be whole norm blocks");
+        }
+    }
     /**
      * Parameters per call of the fused Adam loop, whose new master weights are then narrowed while in
      * L1. At 2^24 (2-core EPYC, bf16 / fp16, best of 3 JVMs): 512 took 12.8-14.1 / 13.4-14.0 ms, 256
