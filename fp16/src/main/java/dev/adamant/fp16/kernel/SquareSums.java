@@ -7,7 +7,8 @@ package dev.adamant.fp16.kernel;
  * <p>The buffer is cut into blocks of {@value #BLOCK} floats at global indices that are multiples
  * of {@value #BLOCK}. Within a block, {@value #ACCUMULATORS} float accumulators each take every
  * {@value #ACCUMULATORS}-th element ({@code acc[j % 16] = fma(u, u, acc[j % 16])} for element
- * {@code j} of the block, in order); the block's sum is the accumulators added in double, in order.
+ * {@code j} of the block, in order); the block's sum is the accumulators added in double, by
+ * halving ({@link #sum}).
  * The total is the block sums added in double, in block order. Float accumulators over 16 terms
  * keep the relative error well under PyTorch's float32 norms'. The block is small (256, bitsandbytes'
  * 8-bit block) so that a ZeRO device's slices, which start on block boundaries of each tensor, can be
@@ -51,13 +52,18 @@ public final class SquareSums {
         return max;
     }
 
-    /** The accumulators added in double, in order. */
+    /**
+     * The accumulators added in double by halving: {@code d[i] = acc[i] + acc[i + 8]}, then
+     * {@code d[i] + d[i + 4]}, {@code + d[i + 2]}, {@code + d[i + 1]}. A tree four adds deep, not a
+     * chain of sixteen: with blocks of 256 the chain's latency cost as much as the block's loads.
+     */
     public static double sum(float[] acc) {
-        double s = 0;
-        for (float a : acc) {
-            s += a;
-        }
-        return s;
+        double d0 = (double) acc[0] + acc[8], d1 = (double) acc[1] + acc[9], d2 = (double) acc[2] + acc[10],
+                d3 = (double) acc[3] + acc[11], d4 = (double) acc[4] + acc[12], d5 = (double) acc[5] + acc[13],
+                d6 = (double) acc[6] + acc[14], d7 = (double) acc[7] + acc[15];
+        double e0 = d0 + d4, e1 = d1 + d5, e2 = d2 + d6, e3 = d3 + d7;
+        double f0 = e0 + e2, f1 = e1 + e3;
+        return f0 + f1;
     }
 
     /** Adds block sums in block order. */
