@@ -20,6 +20,7 @@ public final class ZeroConfig {
     private final double maxGradNorm;
     private final Rounding rounding;
     private final int globalBatch;
+    private final boolean prefetch;
 
     private ZeroConfig(Builder b) {
         this.stage = b.stage;
@@ -29,6 +30,7 @@ public final class ZeroConfig {
         this.maxGradNorm = b.maxGradNorm;
         this.rounding = b.rounding;
         this.globalBatch = b.globalBatch;
+        this.prefetch = b.prefetch;
     }
 
     public static Builder builder() {
@@ -43,6 +45,8 @@ public final class ZeroConfig {
     public double maxGradNorm() { return maxGradNorm; }
     public Rounding rounding() { return rounding; }
     public int globalBatch() { return globalBatch; }
+    /** Whether stage 3 gathers the next bucket while the current one computes (see {@link Builder#prefetch}). */
+    public boolean prefetch() { return prefetch; }
 
     /** A copy with another stage. */
     public ZeroConfig withStage(ZeroStage stage) {
@@ -54,6 +58,7 @@ public final class ZeroConfig {
         b.maxGradNorm = maxGradNorm;
         b.rounding = rounding;
         b.globalBatch = globalBatch;
+        b.prefetch = prefetch;
         return b.build();
     }
 
@@ -66,6 +71,7 @@ public final class ZeroConfig {
         private double maxGradNorm;
         private Rounding rounding = Rounding.nearestEven();
         private int globalBatch = 1;
+        private boolean prefetch;
 
         private Builder() {}
 
@@ -115,7 +121,27 @@ public final class ZeroConfig {
             return this;
         }
 
+        /**
+         * Stage 3 only: all-gather the next bucket's parameters on a communication thread of the
+         * device while the current bucket's layers compute (forward, and backward from the last),
+         * as DeepSpeed's prefetch does; one more gathered bucket of memory. The same collectives
+         * and bits as without; every device of a run must agree (the order of its collectives
+         * changes). Default off.
+         */
+        public Builder prefetch(boolean prefetch) {
+            this.prefetch = prefetch;
+            return this;
+        }
+
+        /**
+         * @throws IllegalArgumentException if prefetch is on at a stage below 3 (only stage 3
+         *     gathers parameters)
+         */
         public ZeroConfig build() {
+            if (prefetch && stage != ZeroStage.PARAMETERS) {
+                throw new IllegalArgumentException("prefetch: only stage 3 all-gathers parameters to prefetch, got stage "
+                        + stage.ordinal());
+            }
             return new ZeroConfig(this);
         }
     }

@@ -18,6 +18,10 @@ import dev.adamant.zero.partition.FlatLayout.Share;
 import dev.adamant.zero.partition.FlatLayout.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.Objects;
 
 /**
@@ -68,7 +72,14 @@ public final class ZeroDevice implements AutoCloseable {
     private final DynamicLossScaler scaler;
     private final List<Tensor> tensors;
     private final List<Bucket> buckets;
-    private final MemorySegment params16, grads16, bucket, gathered;
+    private final MemorySegment params16, grads16, bucket;
+    /** Stage 3's gathered buckets: one, or two with prefetch (the one in use and the next). */
+    private final MemorySegment[] gathered;
+    /** With prefetch, the device's communication thread: every collective of a step runs on it, in order. */
+    private final ExecutorService commThread;
+    /** With prefetch, the all-gather in flight (of {@link #pendingBuffer}), or null. */
+    private Future<?> pending;
+    private int pendingBuffer;
     /** Per tensor: this device's optimizer of its share, or null where the share is empty. */
     private final MixedPrecisionOptimizer[] optimizers;
     /** Per tensor: this device's share (stage 0: the whole tensor). */
@@ -119,7 +130,16 @@ public final class ZeroDevice implements AutoCloseable {
         this.params16 = ledger.allocate(Purpose.PARAMETERS, h * (stage == ZeroStage.PARAMETERS ? part : total));
         this.grads16 = ledger.allocate(Purpose.GRADIENTS, h * (stage.ordinal() >= 2 ? part : total));
         this.bucket = stage.ordinal() >= 2 ? ledger.allocate(Purpose.COMMUNICATION_BUCKETS, h * largest) : null;
-        this.gathered = stage == ZeroStage.PARAMETERS ? ledger.allocate(Purpose.GATHERED_LAYERS, h * largest) : null;
+        int buffers = stage != ZeroStage.PARAMETERS ? 0 : config.prefetch() ? 2 : 1;
+        this.gathered = new MemorySegment[buffers];
+        for (int k = 0; k < buffers; k++) {
+            gathered[k] = ledger.allocate(Purpose.GATHERED_LAYERS, h * largest);
+        }
+        this.commThread = config.prefetch() ? Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "adamant-zero-comm-rank" + comm.rank());
+            t.setDaemon(true);
+            return t;
+        }) : null;
         this.optimizers = new MixedPrecisionOptimizer[tensors.size()];
         this.shares = new Share[tensors.size()];
         try {
@@ -246,22 +266,26 @@ public final class ZeroDevice implements AutoCloseable {
             throw new IllegalArgumentException("model: expected " + tensors.size() + " layers (the layout's), got "
                     + model.layers());
         }
+        if (pending != null) {
+            throw new IllegalStateException("device: an earlier step failed with a prefetched all-gather in flight;"
+                    + " close this device");
+        }
         float scale = scaler.scale();
         int h = precision.bytes();
-        for (Bucket b : buckets) {
-            if (stage == ZeroStage.PARAMETERS) {
-                comm.allGather(partitionSlice(params16, b), gathered.asSlice(0, b.paddedCount() * h), precision);
-            }
+        int last = buckets.size() - 1;
+        for (int k = 0; k <= last; k++) {
+            Bucket b = buckets.get(k);
+            // Stage 3: this bucket's parameters; the next gather is the next bucket's, or after the
+            // last the backward's first (the last bucket again).
+            MemorySegment params = stage == ZeroStage.PARAMETERS ? gather(b, buckets.get(Math.min(k + 1, last))) : null;
             for (Tensor t : layout.tensorsOf(b)) {
-                model.forward(t.index(), layerParams(t));
+                model.forward(t.index(), layerParams(t, params));
             }
         }
         float loss = model.loss();
-        for (int k = buckets.size() - 1; k >= 0; k--) {
+        for (int k = last; k >= 0; k--) {
             Bucket b = buckets.get(k);
-            if (stage == ZeroStage.PARAMETERS) {
-                comm.allGather(partitionSlice(params16, b), gathered.asSlice(0, b.paddedCount() * h), precision);
-            }
+            MemorySegment params = stage == ZeroStage.PARAMETERS ? gather(b, k > 0 ? buckets.get(k - 1) : null) : null;
             MemorySegment collected = bucket == null ? null : bucket.asSlice(0, b.paddedCount() * h);
             if (collected != null) {
                 collected.fill((byte) 0);   // the gaps between tensors and the tail stay zero
@@ -269,10 +293,11 @@ public final class ZeroDevice implements AutoCloseable {
             List<Tensor> inBucket = layout.tensorsOf(b);
             for (int l = inBucket.size() - 1; l >= 0; l--) {
                 Tensor t = inBucket.get(l);
-                model.backward(t.index(), layerParams(t), gradTarget(t), scale, config.globalBatch());
+                model.backward(t.index(), layerParams(t, params), gradTarget(t), scale, config.globalBatch());
             }
             if (collected != null) {
-                comm.reduceScatter(collected, partitionSlice(grads16, b), precision);
+                MemorySegment own = partitionSlice(grads16, b);
+                onCommThread(() -> comm.reduceScatter(collected, own, precision));
             }
         }
         if (stage == ZeroStage.DATA_PARALLEL) {
@@ -408,13 +433,73 @@ public final class ZeroDevice implements AutoCloseable {
         }
     }
 
-    /** Layer t's parameters for its forward or backward: at stage 3 in the gathered bucket (its bucket's, gathered before). */
-    private MemorySegment layerParams(Tensor t) {
+    /** Layer t's parameters for its forward or backward: at stage 3 in {@code gatheredBucket}, its bucket gathered. */
+    private MemorySegment layerParams(Tensor t, MemorySegment gatheredBucket) {
         int h = precision.bytes();
         if (stage != ZeroStage.PARAMETERS) {
             return params16.asSlice(t.offset() * h, t.count() * h);
         }
-        return gathered.asSlice((t.offset() - layout.bucketOf(t).offset()) * h, t.count() * h);
+        return gatheredBucket.asSlice((t.offset() - layout.bucketOf(t).offset()) * h, t.count() * h);
+    }
+
+    /**
+     * Stage 3: bucket {@code b}'s parameters, all-gathered; the buffer holding them. Without
+     * prefetch the all-gather runs here; with it, {@code b}'s was started by the previous call (or
+     * starts now, the step's first) and this waits for it, then starts {@code next}'s (null: none)
+     * into the other buffer, to run while {@code b}'s layers compute.
+     */
+    private MemorySegment gather(Bucket b, Bucket next) {
+        int h = precision.bytes();
+        if (commThread == null) {
+            comm.allGather(partitionSlice(params16, b), gathered[0].asSlice(0, b.paddedCount() * h), precision);
+            return gathered[0];
+        }
+        if (pending == null) {
+            startGather(b, 0);
+        }
+        await(pending);
+        int mine = pendingBuffer;
+        pending = null;
+        if (next != null) {
+            startGather(next, 1 - mine);
+        }
+        return gathered[mine];
+    }
+
+    private void startGather(Bucket b, int buffer) {
+        MemorySegment into = gathered[buffer].asSlice(0, b.paddedCount() * precision.bytes());
+        MemorySegment own = partitionSlice(params16, b);
+        pendingBuffer = buffer;
+        pending = commThread.submit(() -> comm.allGather(own, into, precision));
+    }
+
+    /** Runs a collective on the communication thread when there is one (after what is queued there), else here. */
+    private void onCommThread(Runnable collective) {
+        if (commThread == null) {
+            collective.run();
+        } else {
+            await(commThread.submit(collective));
+        }
+    }
+
+    /** Waits for a collective on the communication thread, rethrowing what it threw. */
+    private static void await(Future<?> f) {
+        try {
+            f.get();
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause();
+            if (cause instanceof RuntimeException r) {
+                throw r;
+            }
+            if (cause instanceof Error err) {
+                throw err;
+            }
+            throw new IllegalStateException(cause);
+        } catch (InterruptedException e) {
+            f.cancel(true);   // the collective's thread is interrupted too: the group fails, naming it
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while waiting for a collective on the communication thread", e);
+        }
     }
 
     /** Where backward writes layer t's gradient: the full gradient buffer (stages 0, 1) or its place in the bucket. */
@@ -488,9 +573,28 @@ public final class ZeroDevice implements AutoCloseable {
         return team;
     }
 
-    /** Frees everything this device holds. */
+    /**
+     * Frees everything this device holds: at once, or, if a step failed with a prefetched all-gather
+     * in flight, on the communication thread once that all-gather ends (when the group fails).
+     */
     @Override
     public void close() {
+        if (commThread != null) {
+            if (pending != null && !pending.isDone()) {
+                // A step failed (in the model, say) with an all-gather in flight. Interrupting it would
+                // fail the group before the step's own exception does, under another cause; the
+                // all-gather ends when the group fails (or completes), and the buffers it uses are
+                // freed after it, on its thread.
+                commThread.execute(this::free);
+                commThread.shutdown();
+                return;
+            }
+            commThread.shutdownNow();
+        }
+        free();
+    }
+
+    private void free() {
         if (optimizers != null) {
             for (MixedPrecisionOptimizer m : optimizers) {
                 if (m != null) {

@@ -32,7 +32,7 @@ import java.util.Objects;
  *   MASTER_WEIGHTS          4 Ψ       4 Ψ_r     4 Ψ_r     4 Ψ_r
  *   OPTIMIZER_STATE         Σ over its shares of state(count); at stage 0 the whole tensors
  *   COMMUNICATION_BUCKETS   0         0         h L       h L
- *   GATHERED_LAYERS         0         0         0         h L
+ *   GATHERED_LAYERS         0         0         0         h L (2 h L with prefetch)
  * </pre>
  * with {@code state(c) = 8c} for fp32 Adam states (m and v) and, for a tensor that the 8-bit format
  * quantizes ({@link StateFormat#quantizes(long)} of its own size, bitsandbytes' rule),
@@ -215,6 +215,25 @@ public final class ZeroPlanner {
      */
     public static Plan plan(FlatLayout layout, ZeroStage stage, Precision precision, StateFormat states, Link link,
                             int pieceElements) {
+        return plan(layout, stage, precision, states, false, link, pieceElements);
+    }
+
+    /**
+     * Predicts one device of a run of {@code config} over {@code layout}: its stage, precision,
+     * optimizer state format and prefetch (one more gathered bucket at stage 3; the time model does
+     * not count the overlap).
+     *
+     * @throws NullPointerException naming the argument that is null
+     * @throws IllegalArgumentException naming the argument that is out of range
+     */
+    public static Plan plan(FlatLayout layout, ZeroConfig config, Link link, int pieceElements) {
+        Objects.requireNonNull(config, "config");
+        return plan(layout, config.stage(), config.precision(), config.optimizer().stateFormat(), config.prefetch(), link,
+                pieceElements);
+    }
+
+    private static Plan plan(FlatLayout layout, ZeroStage stage, Precision precision, StateFormat states,
+                             boolean prefetch, Link link, int pieceElements) {
         Objects.requireNonNull(layout, "layout");
         Objects.requireNonNull(stage, "stage");
         Objects.requireNonNull(precision, "precision");
@@ -231,7 +250,7 @@ public final class ZeroPlanner {
         long total = layout.paddedSize();
         boolean dp = stage == ZeroStage.DATA_PARALLEL;
         int fullest = fullestDevice(layout, stage, states);
-        Map<Purpose, Long> bytes = deviceBytes(layout, stage, precision, states, fullest);
+        Map<Purpose, Long> bytes = deviceBytes(layout, stage, precision, states, prefetch, fullest);
 
         // Collectives of a taken step, as ZeroDevice.step issues them: chunks (elements per rank) of each.
         double alpha = link.latencySeconds(), beta = 1 / link.bytesPerSecond();
@@ -268,6 +287,18 @@ public final class ZeroPlanner {
      */
     public static Map<Purpose, Long> deviceBytes(FlatLayout layout, ZeroStage stage, Precision precision,
                                                  StateFormat states, int rank) {
+        return deviceBytes(layout, stage, precision, states, false, rank);
+    }
+
+    /** What device {@code rank} of a run of {@code config} over {@code layout} holds, by purpose. */
+    public static Map<Purpose, Long> deviceBytes(FlatLayout layout, ZeroConfig config, int rank) {
+        Objects.requireNonNull(config, "config");
+        return deviceBytes(layout, config.stage(), config.precision(), config.optimizer().stateFormat(), config.prefetch(),
+                rank);
+    }
+
+    private static Map<Purpose, Long> deviceBytes(FlatLayout layout, ZeroStage stage, Precision precision,
+                                                  StateFormat states, boolean prefetch, int rank) {
         Objects.requireNonNull(layout, "layout");
         Objects.requireNonNull(stage, "stage");
         Objects.requireNonNull(precision, "precision");
@@ -293,7 +324,7 @@ public final class ZeroPlanner {
         bytes.put(Purpose.MASTER_WEIGHTS, master);
         bytes.put(Purpose.OPTIMIZER_STATE, state);
         bytes.put(Purpose.COMMUNICATION_BUCKETS, stage.ordinal() >= 2 ? h * largest : 0);
-        bytes.put(Purpose.GATHERED_LAYERS, stage == ZeroStage.PARAMETERS ? h * largest : 0);
+        bytes.put(Purpose.GATHERED_LAYERS, stage == ZeroStage.PARAMETERS ? (prefetch ? 2 : 1) * h * largest : 0);
         return bytes;
     }
 

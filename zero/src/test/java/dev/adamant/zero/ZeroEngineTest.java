@@ -192,6 +192,71 @@ class ZeroEngineTest {
     }
 
     /**
+     * Stage 3 with prefetch (each bucket's all-gather on the device's communication thread while the
+     * previous bucket computes) against stage 3 without, after every step, with an injected overflow
+     * and clipping: the same bits, the same traffic, and one more gathered bucket in the ledger.
+     */
+    @ParameterizedTest(name = "N={0}, {1}, bucket={2}, {3}")
+    @CsvSource({"2, FP16, 5000, fp32", "3, BF16, 1, 8bit", "4, FP16, 5000, 8bit", "1, BF16, 1, fp32"})
+    void prefetchGivesTheSameBitsAndTraffic(int n, Precision precision, long bucket, String states) {
+        FlatLayout layout = layout(n, bucket);
+        int steps = 5;
+        ZeroConfig plain = config(ZeroStage.PARAMETERS, precision, 5, Rounding.stochastic(3), states(states));
+        ZeroConfig prefetching = ZeroConfig.builder().stage(ZeroStage.PARAMETERS).precision(precision)
+                .optimizer(plain.optimizer()).maxGradNorm(5).rounding(Rounding.stochastic(3)).globalBatch(8)
+                .lossScaler(() -> DynamicLossScaler.builder().initScale(256).growthInterval(3).build()).prefetch(true)
+                .build();
+        Run reference = train(layout, plain, steps, 2, n - 1, Float.POSITIVE_INFINITY);
+        Run run = train(layout, prefetching, steps, 2, n - 1, Float.POSITIVE_INFINITY);
+        assertTrue(run.results().get(2).skipped(), "the injected overflow skipped step 2");
+        for (int s = 0; s < steps; s++) {
+            assertArrayEquals(reference.params().get(s), run.params().get(s), "params after step " + s);
+            assertEquals(reference.results().get(s), run.results().get(s), "step " + s);
+        }
+        for (int r = 0; r < n; r++) {
+            assertEquals(reference.stepStats().get(r).bytesSent(), run.stepStats().get(r).bytesSent(), "rank " + r);
+            Map<Purpose, Long> a = reference.ledgers().get(r), b = run.ledgers().get(r);
+            assertEquals(2 * a.get(Purpose.GATHERED_LAYERS), b.get(Purpose.GATHERED_LAYERS), "rank " + r + ": " + b);
+            assertEquals(a.get(Purpose.OPTIMIZER_STATE), b.get(Purpose.OPTIMIZER_STATE), "rank " + r);
+        }
+    }
+
+    /** A device whose backward throws while its prefetched all-gather is in flight fails the group promptly. */
+    @Test
+    void aDeviceThatThrowsWithAPrefetchInFlightFailsTheGroupPromptly() {
+        FlatLayout layout = layout(3, 1);
+        ZeroConfig config = ZeroConfig.builder().stage(ZeroStage.PARAMETERS).precision(Precision.FP16).globalBatch(8)
+                .prefetch(true).build();
+        try (Arena arena = Arena.ofShared()) {
+            MemorySegment init = initial(arena, layout);
+            InProcessGroup group = InProcessGroup.create(3, Duration.ofSeconds(120));
+            long start = System.nanoTime();
+            RuntimeException e = assertThrows(RuntimeException.class, () -> group.run(comm -> {
+                SyntheticModel model = new SyntheticModel(SIZES, Precision.FP16, comm.rank());
+                model.failStep = 1;
+                model.failRank = 2;
+                try (ZeroDevice device = new ZeroDevice(config, layout, comm, init)) {
+                    for (int s = 0; s < 5; s++) {
+                        model.setStep(s);
+                        device.step(model);
+                    }
+                }
+            }));
+            double seconds = (System.nanoTime() - start) / 1e9;
+            Throwable cause = e;
+            while (cause.getCause() != null && !(cause instanceof IllegalStateException)) {
+                cause = cause.getCause();
+            }
+            assertTrue(String.valueOf(cause.getMessage()).contains("injected failure on rank 2"), String.valueOf(e));
+            assertTrue(seconds < 20, "the group failed after " + seconds + " s, not promptly");
+            assertTrue(group.isFailed());
+        }
+        String m = assertThrows(IllegalArgumentException.class, () -> ZeroConfig.builder().stage(ZeroStage.GRADIENTS)
+                .prefetch(true).build()).getMessage();
+        assertEquals("prefetch: only stage 3 all-gathers parameters to prefetch, got stage 2", m);
+    }
+
+    /**
      * The parameters device {@code r} owns: the real elements (not padding) inside its slices of the
      * buckets, counted here from the bucket and tensor intervals; per tensor, in layout order.
      */

@@ -95,6 +95,27 @@ class ZeroPlannerTest {
         }
     }
 
+    /** With prefetch (stage 3), the plan from the config: one more gathered bucket, as the ledger holds. */
+    @Test
+    void prefetchAddsAGatheredBucketAsTheLedgerDoes() {
+        for (int n : new int[] {2, 3}) {
+            FlatLayout layout = FlatLayout.of(SyntheticModel.named(SIZES), n, 256, 1);
+            ZeroConfig config = ZeroConfig.builder().stage(ZeroStage.PARAMETERS).precision(Precision.BF16)
+                    .optimizer(AdamConfig.adamW().withLr(1e-2)).globalBatch(8).prefetch(true)
+                    .lossScaler(() -> DynamicLossScaler.builder().initScale(256).growthInterval(3).build()).build();
+            ZeroRun.Result result = run(layout, config);
+            for (int rank = 0; rank < n; rank++) {
+                assertEquals(result.ledgers().get(rank), ZeroPlanner.deviceBytes(layout, config, rank), "N = " + n
+                        + ", rank " + rank);
+            }
+            ZeroPlanner.Plan with = ZeroPlanner.plan(layout, config, LINK, 1000);
+            ZeroPlanner.Plan without = ZeroPlanner.plan(layout, ZeroStage.PARAMETERS, Precision.BF16, StateFormat.FP32, LINK,
+                    1000);
+            assertEquals(2 * without.bytes(Purpose.GATHERED_LAYERS), with.bytes(Purpose.GATHERED_LAYERS));
+            assertEquals(without.commSecondsPerStep(), with.commSecondsPerStep());
+        }
+    }
+
     /**
      * The fullest device's model states lie between the paper's formula at Ψ (no device holds less
      * than the average) and at the padded T (its shares are inside its slices), plus an absmax
