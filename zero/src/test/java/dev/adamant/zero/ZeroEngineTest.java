@@ -224,33 +224,8 @@ class ZeroEngineTest {
     /** A device whose backward throws while its prefetched all-gather is in flight fails the group promptly. */
     @Test
     void aDeviceThatThrowsWithAPrefetchInFlightFailsTheGroupPromptly() {
-        FlatLayout layout = layout(3, 1);
-        ZeroConfig config = ZeroConfig.builder().stage(ZeroStage.PARAMETERS).precision(Precision.FP16).globalBatch(8)
-                .prefetch(true).build();
-        try (Arena arena = Arena.ofShared()) {
-            MemorySegment init = initial(arena, layout);
-            InProcessGroup group = InProcessGroup.create(3, Duration.ofSeconds(120));
-            long start = System.nanoTime();
-            RuntimeException e = assertThrows(RuntimeException.class, () -> group.run(comm -> {
-                SyntheticModel model = new SyntheticModel(SIZES, Precision.FP16, comm.rank());
-                model.failStep = 1;
-                model.failRank = 2;
-                try (ZeroDevice device = new ZeroDevice(config, layout, comm, init)) {
-                    for (int s = 0; s < 5; s++) {
-                        model.setStep(s);
-                        device.step(model);
-                    }
-                }
-            }));
-            double seconds = (System.nanoTime() - start) / 1e9;
-            Throwable cause = e;
-            while (cause.getCause() != null && !(cause instanceof IllegalStateException)) {
-                cause = cause.getCause();
-            }
-            assertTrue(String.valueOf(cause.getMessage()).contains("injected failure on rank 2"), String.valueOf(e));
-            assertTrue(seconds < 20, "the group failed after " + seconds + " s, not promptly");
-            assertTrue(group.isFailed());
-        }
+        assertFailsPromptly(layout(3, 1), ZeroConfig.builder().stage(ZeroStage.PARAMETERS).precision(Precision.FP16)
+                .globalBatch(8).prefetch(true).build(), 2);
         String m = assertThrows(IllegalArgumentException.class, () -> ZeroConfig.builder().stage(ZeroStage.GRADIENTS)
                 .prefetch(true).build()).getMessage();
         assertEquals("prefetch: only stage 3 all-gathers parameters to prefetch, got stage 2", m);
@@ -326,17 +301,21 @@ class ZeroEngineTest {
 
     @Test
     void aDeviceThatThrowsFailsTheGroupPromptly() {
-        FlatLayout layout = layout(3);
+        assertFailsPromptly(layout(3), config(ZeroStage.PARAMETERS, Precision.FP16, 0, Rounding.nearestEven()), 1);
+    }
+
+    /** Rank {@code failRank}'s backward throws at step 1 of 5: the group fails within 20 s with that exception. */
+    private static void assertFailsPromptly(FlatLayout layout, ZeroConfig config, int failRank) {
+        int n = layout.devices();
         try (Arena arena = Arena.ofShared()) {
             MemorySegment init = initial(arena, layout);
-            InProcessGroup group = InProcessGroup.create(3, Duration.ofSeconds(120));
+            InProcessGroup group = InProcessGroup.create(n, Duration.ofSeconds(120));
             long start = System.nanoTime();
             RuntimeException e = assertThrows(RuntimeException.class, () -> group.run(comm -> {
-                SyntheticModel model = new SyntheticModel(SIZES, Precision.FP16, comm.rank());
+                SyntheticModel model = new SyntheticModel(SIZES, config.precision(), comm.rank());
                 model.failStep = 1;
-                model.failRank = 1;
-                try (ZeroDevice device = new ZeroDevice(config(ZeroStage.PARAMETERS, Precision.FP16, 0,
-                        Rounding.nearestEven()), layout, comm, init)) {
+                model.failRank = failRank;
+                try (ZeroDevice device = new ZeroDevice(config, layout, comm, init)) {
                     for (int s = 0; s < 5; s++) {
                         model.setStep(s);
                         device.step(model);
@@ -348,7 +327,8 @@ class ZeroEngineTest {
             while (cause.getCause() != null && !(cause instanceof IllegalStateException)) {
                 cause = cause.getCause();
             }
-            assertTrue(String.valueOf(cause.getMessage()).contains("injected failure on rank 1"), String.valueOf(e));
+            assertTrue(String.valueOf(cause.getMessage()).contains("injected failure on rank " + failRank),
+                    String.valueOf(e));
             assertTrue(seconds < 20, "the group failed after " + seconds + " s, not promptly");
             assertTrue(group.isFailed());
         }
