@@ -7,12 +7,12 @@ package dev.adamant.fp16.kernel;
  * <p>The buffer is cut into blocks of {@value #BLOCK} floats at global indices that are multiples
  * of {@value #BLOCK}. Within a block, {@value #ACCUMULATORS} float accumulators each take every
  * {@value #ACCUMULATORS}-th element ({@code acc[j % 16] = fma(u, u, acc[j % 16])} for element
- * {@code j} of the block, in order); the block's sum is the accumulators added in double, by
- * halving ({@link #sum}).
- * The total is the block sums added in double, in block order. Float accumulators over 16 terms
- * keep the relative error well under PyTorch's float32 norms'. The block is small (256, bitsandbytes'
- * 8-bit block) so that a ZeRO device's slices, which start on block boundaries of each tensor, can be
- * fine-grained: the engine's partitions are whole blocks, so the sharded norm is the unsharded one.
+ * {@code j} of the block, in order); the block's sum is the accumulators added in float by halving
+ * ({@link #sum}). The total is the block sums added in double, in block order. Float accumulators
+ * over 16 terms and a float tree four deep keep a block's relative error under 1e-6, well within
+ * PyTorch's float32 norms'. The block is small (256, bitsandbytes' 8-bit block) so that a ZeRO
+ * device's shares, which start on block boundaries of each tensor, can be fine-grained: a device's
+ * blocks are the unsharded run's, so the sharded norm is the unsharded one.
  */
 public final class SquareSums {
     /** Floats per block; ranges handed to kernels start on a block boundary. */
@@ -53,16 +53,16 @@ public final class SquareSums {
     }
 
     /**
-     * The accumulators added in double by halving: {@code d[i] = acc[i] + acc[i + 8]}, then
-     * {@code d[i] + d[i + 4]}, {@code + d[i + 2]}, {@code + d[i + 1]}. A tree four adds deep, not a
-     * chain of sixteen: with blocks of 256 the chain's latency cost as much as the block's loads.
+     * The block's sum: the accumulators added in float by halving, {@code d[i] = acc[i] + acc[i + 8]},
+     * then {@code d[i] + d[i + 4]}, {@code + d[i + 2]}, {@code + d[i + 1]}, as a double. A tree four
+     * adds deep that a vector kernel folds in its registers (lane shifts and adds), where a chain of
+     * sixteen double adds per block of 256 cost a third of the pass.
      */
     public static double sum(float[] acc) {
-        double d0 = (double) acc[0] + acc[8], d1 = (double) acc[1] + acc[9], d2 = (double) acc[2] + acc[10],
-                d3 = (double) acc[3] + acc[11], d4 = (double) acc[4] + acc[12], d5 = (double) acc[5] + acc[13],
-                d6 = (double) acc[6] + acc[14], d7 = (double) acc[7] + acc[15];
-        double e0 = d0 + d4, e1 = d1 + d5, e2 = d2 + d6, e3 = d3 + d7;
-        double f0 = e0 + e2, f1 = e1 + e3;
+        float d0 = acc[0] + acc[8], d1 = acc[1] + acc[9], d2 = acc[2] + acc[10], d3 = acc[3] + acc[11];
+        float d4 = acc[4] + acc[12], d5 = acc[5] + acc[13], d6 = acc[6] + acc[14], d7 = acc[7] + acc[15];
+        float e0 = d0 + d4, e1 = d1 + d5, e2 = d2 + d6, e3 = d3 + d7;
+        float f0 = e0 + e2, f1 = e1 + e3;
         return f0 + f1;
     }
 

@@ -98,62 +98,17 @@ public final class PanamaScalingKernel implements ScalingKernel {
         float folded = w.folded(invScale);
         boolean twice = folded == 0f;
         FloatVector first = FloatVector.broadcast(FLOATS, twice ? w.scale() : folded);
-        FloatVector second = twice ? FloatVector.broadcast(FLOATS, invScale) : null;
+        FloatVector second = FloatVector.broadcast(FLOATS, invScale);
         IntVector mask = IntVector.broadcast(INTS, w.mask());
         int shift = w.shift();
-        ShortVector magnitude = ShortVector.broadcast(HALVES, Widening.MAGNITUDE_BITS);
+        final short magnitude = Widening.MAGNITUDE_BITS;
         ShortVector max = ShortVector.zero(HALVES);
         int tailMax = 0;
         float[] acc = new float[SquareSums.ACCUMULATORS];
         final long step = (long) L * Short.BYTES;
-        final long blockBytes = (long) SquareSums.BLOCK * Short.BYTES;
         long end = from + count;
         int block = firstBlock;
-        long start = from;
-        // Two whole blocks at a time: each block's accumulators are one FMA chain per vector (its
-        // definition), so a block alone waits on the FMA's latency; two interleaved chains do not.
-        for (; end - start >= 2L * SquareSums.BLOCK; start += 2L * SquareSums.BLOCK, block += 2) {
-            FloatVector a0 = FloatVector.zero(FLOATS), a1 = a0, a2 = a0, a3 = a0;
-            FloatVector b0 = a0, b1 = a0, b2 = a0, b3 = a0;
-            long o = start * Short.BYTES;
-            for (int k = 0; k < SquareSums.BLOCK / SquareSums.ACCUMULATORS; k++) {
-                ShortVector h = ShortVector.fromMemorySegment(HALVES, halves, o, ORDER);
-                ShortVector g = ShortVector.fromMemorySegment(HALVES, halves, o + blockBytes, ORDER);
-                max = max.max(h.and(magnitude)).max(g.and(magnitude));
-                FloatVector u = widen(h, shift, mask, first, second), v = widen(g, shift, mask, first, second);
-                a0 = u.fma(u, a0);
-                b0 = v.fma(v, b0);
-                if (GROUPS > 1) {
-                    h = ShortVector.fromMemorySegment(HALVES, halves, o + step, ORDER);
-                    g = ShortVector.fromMemorySegment(HALVES, halves, o + step + blockBytes, ORDER);
-                    max = max.max(h.and(magnitude)).max(g.and(magnitude));
-                    u = widen(h, shift, mask, first, second);
-                    v = widen(g, shift, mask, first, second);
-                    a1 = u.fma(u, a1);
-                    b1 = v.fma(v, b1);
-                }
-                if (GROUPS > 2) {
-                    h = ShortVector.fromMemorySegment(HALVES, halves, o + 2 * step, ORDER);
-                    g = ShortVector.fromMemorySegment(HALVES, halves, o + 2 * step + blockBytes, ORDER);
-                    max = max.max(h.and(magnitude)).max(g.and(magnitude));
-                    u = widen(h, shift, mask, first, second);
-                    v = widen(g, shift, mask, first, second);
-                    a2 = u.fma(u, a2);
-                    b2 = v.fma(v, b2);
-                    h = ShortVector.fromMemorySegment(HALVES, halves, o + 3 * step, ORDER);
-                    g = ShortVector.fromMemorySegment(HALVES, halves, o + 3 * step + blockBytes, ORDER);
-                    max = max.max(h.and(magnitude)).max(g.and(magnitude));
-                    u = widen(h, shift, mask, first, second);
-                    v = widen(g, shift, mask, first, second);
-                    a3 = u.fma(u, a3);
-                    b3 = v.fma(v, b3);
-                }
-                o += GROUPS * step;
-            }
-            blockSums[block] = SquareSums.sum(store(acc, a0, a1, a2, a3));
-            blockSums[block + 1] = SquareSums.sum(store(acc, b0, b1, b2, b3));
-        }
-        for (; start < end; start += SquareSums.BLOCK, block++) {
+        for (long start = from; start < end; start += SquareSums.BLOCK, block++) {
             long len = Math.min(SquareSums.BLOCK, end - start);
             FloatVector a0 = FloatVector.zero(FLOATS), a1 = a0, a2 = a0, a3 = a0;
             int groups = (int) (len / SquareSums.ACCUMULATORS);
@@ -161,58 +116,74 @@ public final class PanamaScalingKernel implements ScalingKernel {
             for (int k = 0; k < groups; k++) {
                 ShortVector h = ShortVector.fromMemorySegment(HALVES, halves, o, ORDER);
                 max = max.max(h.and(magnitude));
-                FloatVector u = widen(h, shift, mask, first, second);
+                FloatVector u = ((IntVector) h.convertShape(VectorOperators.S2I, INTS, 0))
+                        .lanewise(VectorOperators.LSHL, shift).and(mask).reinterpretAsFloats().mul(first);
+                u = twice ? u.mul(second) : u;
                 a0 = u.fma(u, a0);
+                o += step;
                 if (GROUPS > 1) {
-                    h = ShortVector.fromMemorySegment(HALVES, halves, o + step, ORDER);
+                    h = ShortVector.fromMemorySegment(HALVES, halves, o, ORDER);
                     max = max.max(h.and(magnitude));
-                    u = widen(h, shift, mask, first, second);
+                    u = ((IntVector) h.convertShape(VectorOperators.S2I, INTS, 0))
+                            .lanewise(VectorOperators.LSHL, shift).and(mask).reinterpretAsFloats().mul(first);
+                    u = twice ? u.mul(second) : u;
                     a1 = u.fma(u, a1);
+                    o += step;
                 }
                 if (GROUPS > 2) {
-                    h = ShortVector.fromMemorySegment(HALVES, halves, o + 2 * step, ORDER);
+                    h = ShortVector.fromMemorySegment(HALVES, halves, o, ORDER);
                     max = max.max(h.and(magnitude));
-                    u = widen(h, shift, mask, first, second);
+                    u = ((IntVector) h.convertShape(VectorOperators.S2I, INTS, 0))
+                            .lanewise(VectorOperators.LSHL, shift).and(mask).reinterpretAsFloats().mul(first);
+                    u = twice ? u.mul(second) : u;
                     a2 = u.fma(u, a2);
-                    h = ShortVector.fromMemorySegment(HALVES, halves, o + 3 * step, ORDER);
+                    o += step;
+                    h = ShortVector.fromMemorySegment(HALVES, halves, o, ORDER);
                     max = max.max(h.and(magnitude));
-                    u = widen(h, shift, mask, first, second);
+                    u = ((IntVector) h.convertShape(VectorOperators.S2I, INTS, 0))
+                            .lanewise(VectorOperators.LSHL, shift).and(mask).reinterpretAsFloats().mul(first);
+                    u = twice ? u.mul(second) : u;
                     a3 = u.fma(u, a3);
+                    o += step;
                 }
-                o += GROUPS * step;
             }
-            store(acc, a0, a1, a2, a3);
-            if (groups * SquareSums.ACCUMULATORS < len) {
-                tailMax = Math.max(tailMax, ScalarScalingKernel.unscaleHalvesBlock(halves, w, invScale, start,
-                        groups * SquareSums.ACCUMULATORS, len, acc));
+            if (groups * SquareSums.ACCUMULATORS == len) {
+                blockSums[block] = fold(a0, a1, a2, a3);   // a whole block: folded in the registers
+                continue;
             }
+            a0.intoArray(acc, 0);
+            if (GROUPS > 1) {
+                a1.intoArray(acc, L);
+            }
+            if (GROUPS > 2) {
+                a2.intoArray(acc, 2 * L);
+                a3.intoArray(acc, 3 * L);
+            }
+            tailMax = Math.max(tailMax, ScalarScalingKernel.unscaleHalvesBlock(halves, w, invScale, start,
+                    groups * SquareSums.ACCUMULATORS, len, acc));
             blockSums[block] = SquareSums.sum(acc);
         }
         return Math.max(max.reduceLanes(VectorOperators.MAX), tailMax) >= w.overflowThreshold(invScale);
     }
 
     /**
-     * A vector of halves widened to floats and unscaled: the short widening ({@code h << shift & mask}
-     * of the sign-extended value), times {@code first}, then times {@code second} where the scale
-     * had to be applied in two steps (null otherwise).
+     * {@link SquareSums#sum}'s tree on the accumulators in vectors ({@code j} is lane {@code j % L}
+     * of vector {@code j / L}): the same float adds in the same order, so the same bits. A lane
+     * shift ({@code slice}, zeros shifted in) pairs lane {@code i} with lane {@code i + k}.
      */
-    private static FloatVector widen(ShortVector h, int shift, IntVector mask, FloatVector first, FloatVector second) {
-        FloatVector u = ((IntVector) h.convertShape(VectorOperators.S2I, INTS, 0)).lanewise(VectorOperators.LSHL, shift)
-                .and(mask).reinterpretAsFloats().mul(first);
-        return second == null ? u : u.mul(second);
-    }
-
-    /** The accumulators' lanes into {@code acc}, in order: accumulator {@code j} is lane {@code j % L} of vector {@code j / L}. */
-    private static float[] store(float[] acc, FloatVector a0, FloatVector a1, FloatVector a2, FloatVector a3) {
-        a0.intoArray(acc, 0);
-        if (GROUPS > 1) {
-            a1.intoArray(acc, L);
+    private static double fold(FloatVector a0, FloatVector a1, FloatVector a2, FloatVector a3) {
+        FloatVector t;
+        if (GROUPS == 1) {          // 16 lanes: acc[i] + acc[i + 8] in lanes 0-7, then + 4, + 2, + 1
+            t = a0.add(a0.slice(8));
+            t = t.add(t.slice(4));
+        } else if (GROUPS == 2) {   // 8 lanes: acc[0..7] + acc[8..15], then + 4, + 2, + 1
+            t = a0.add(a1);
+            t = t.add(t.slice(4));
+        } else {                    // 4 lanes: acc[0..3] + acc[8..11] and acc[4..7] + acc[12..15], their sum, + 2, + 1
+            t = a0.add(a2).add(a1.add(a3));
         }
-        if (GROUPS > 2) {
-            a2.intoArray(acc, 2 * L);
-            a3.intoArray(acc, 3 * L);
-        }
-        return acc;
+        t = t.add(t.slice(2));
+        return t.add(t.slice(1)).lane(0);
     }
 
     /**
