@@ -45,19 +45,24 @@ public final class MpiRankMain {
     public static void main(String[] args) {
         String scenario = args[0];
         Duration timeout = Duration.ofSeconds(args.length > 1 ? Long.parseLong(args[1]) : 60);
-        boolean bigPieces = scenario.equals("zero") || scenario.equals("checkpoint");
+        boolean bigPieces = scenario.startsWith("zero") || scenario.startsWith("checkpoint")
+                || scenario.startsWith("ckpt");
         MpiCommunicator.Settings settings = MpiCommunicator.Settings.defaults().withTimeout(timeout)
                 .withPieceElements(bigPieces ? MpiCommunicator.Settings.DEFAULT_PIECE_ELEMENTS : SMALL_PIECE);
         MpiCommunicator.runRank(settings, comm -> {
             switch (scenario) {
                 case "collectives" -> collectives(comm);
-                case "zero" -> zero(comm, timeout);
+                case "zero" -> zero(comm, timeout, false);
+                case "zero-all" -> zero(comm, timeout, true);
+                case "ckpt-save" -> saveAfterSix(comm, Path.of(args[2]));
+                case "ckpt-resume" -> resumeToTwelve(comm, Path.of(args[2]), Integer.parseInt(args[3]));
                 case "checkpoint" -> checkpoint(comm, Path.of(args[2]));
                 case "bad-input" -> badInput(comm);
                 case "throw" -> failAfterSomeSteps(comm, () -> {
                     throw new IllegalStateException("injected failure on rank " + comm.rank());
                 });
                 case "halt" -> failAfterSomeSteps(comm, () -> Runtime.getRuntime().halt(3));
+                case "train" -> failAfterSomeSteps(comm, () -> { });   // until something outside ends it
                 case "stuck" -> failAfterSomeSteps(comm, () -> {
                     try {
                         Thread.sleep(600_000);
@@ -246,6 +251,12 @@ public final class MpiRankMain {
                 rank -> new SyntheticModel(SIZES, plan.config().precision(), rank), r -> { });
     }
 
+    /** As above, saving or resuming as {@code checkpoints} says. */
+    private static ZeroRun.Result inProcess(ZeroRun.Plan plan, ZeroRun.Checkpointing checkpoints) {
+        return ZeroRun.run(plan, Duration.ofMinutes(1), checkpoints,
+                rank -> new SyntheticModel(SIZES, plan.config().precision(), rank), r -> { });
+    }
+
     static ZeroConfig config(ZeroStage stage, Precision precision, int devices, int microBatch) {
         return ZeroConfig.builder().stage(stage).precision(precision).optimizer(AdamConfig.adamW().withLr(3e-3))
                 .lossScaler(() -> DynamicLossScaler.builder().initScale(65536).growthInterval(5).build())
@@ -253,24 +264,34 @@ public final class MpiRankMain {
     }
 
     /**
-     * Stages 0-3 (fp16; stage 3 also bf16) trained over MPI; rank 0 trains the same run on N threads in
-     * process and requires the same parameters, losses and scales bit for bit, and each rank's
-     * measured memory and traffic to equal its in-process twin's.
+     * Stages 0-3 (fp16; stage 3 also bf16; with {@code all}, every stage in both) trained over MPI;
+     * rank 0 trains the same run on N threads in process and requires the same parameters, losses
+     * and scales bit for bit, and each rank's measured memory and traffic to equal its in-process
+     * twin's. Each rank then prints the data bytes it sent in all ({@code "rank r: sent B bytes"}).
      */
-    static void zero(MpiCommunicator comm, Duration timeout) {
+    static void zero(MpiCommunicator comm, Duration timeout, boolean all) {
         int n = comm.size(), batch = 8, steps = 12;
         record Case(ZeroStage stage, Precision precision) {}
-        List<Case> cases = List.of(new Case(ZeroStage.DATA_PARALLEL, Precision.FP16),
-                new Case(ZeroStage.OPTIMIZER_STATE, Precision.FP16), new Case(ZeroStage.GRADIENTS, Precision.FP16),
-                new Case(ZeroStage.PARAMETERS, Precision.FP16), new Case(ZeroStage.PARAMETERS, Precision.BF16));
-        for (Case c : cases) {
-            try (Arena arena = Arena.ofShared()) {
-                zero(comm, c + " on " + n + " ranks", plan(arena, config(c.stage(), c.precision(), n, batch), n, steps), timeout);
+        List<Case> cases = new java.util.ArrayList<>();
+        for (Precision p : List.of(Precision.FP16, Precision.BF16)) {
+            for (ZeroStage stage : ZeroStage.values()) {
+                if (all || p == Precision.FP16 || stage == ZeroStage.PARAMETERS) {
+                    cases.add(new Case(stage, p));
+                }
             }
         }
+        long sent = 0;
+        for (Case c : cases) {
+            try (Arena arena = Arena.ofShared()) {
+                sent += zero(comm, c + " on " + n + " ranks", plan(arena, config(c.stage(), c.precision(), n, batch), n, steps),
+                        timeout);
+            }
+        }
+        System.out.println("rank " + comm.rank() + ": sent " + sent + " bytes");
     }
 
-    private static void zero(MpiCommunicator comm, String what, ZeroRun.Plan plan, Duration timeout) {
+    /** One case of {@link #zero(MpiCommunicator, Duration, boolean)}; returns the data bytes this rank sent. */
+    private static long zero(MpiCommunicator comm, String what, ZeroRun.Plan plan, Duration timeout) {
         int n = comm.size();
         long steps = plan.steps();
         ZeroRun.RankResult mine = runRank(plan, ZeroRun.Checkpointing.NONE, comm, r -> { });
@@ -298,6 +319,51 @@ public final class MpiRankMain {
             System.out.println("rank 0: " + what + " bit-identical to " + n + " threads in process (" + steps
                     + " steps, " + skipped + " skipped for overflow, loss " + mine.history().get(0).loss() + " -> "
                     + mine.history().get((int) steps - 1).loss() + ")");
+        }
+        return mine.traffic().bytesSent();
+    }
+
+    /**
+     * The checkpointed runs across jobs: stage 2, fp16, as {@link #checkpoint} trains, with a global
+     * batch of 32 on any number of devices (a checkpoint resumes only under the same configuration).
+     */
+    private static ZeroConfig checkpointConfig(int devices) {
+        return config(ZeroStage.GRADIENTS, Precision.FP16, 4, 8);
+    }
+
+    /** The first job of a checkpoint moved between device counts: 6 steps on this job's N, saved into {@code folder}. */
+    static void saveAfterSix(MpiCommunicator comm, Path folder) {
+        int n = comm.size();
+        try (Arena arena = Arena.ofShared()) {
+            runRank(plan(arena, checkpointConfig(n), n, 6), new ZeroRun.Checkpointing(folder, 0, null), comm, r -> { });
+        }
+        System.out.println("rank " + comm.rank() + ": saved after 6 steps on " + n + " ranks");
+    }
+
+    /**
+     * The second job: resumes {@code folder} (saved by {@code saved} ranks) on this job's N and
+     * trains to 12 steps; rank 0 requires the same result, bit for bit, as the same two runs on
+     * threads in process (6 steps on {@code saved} threads saved, resumed on N threads).
+     */
+    static void resumeToTwelve(MpiCommunicator comm, Path folder, int saved) {
+        int n = comm.size();
+        try (Arena arena = Arena.ofShared()) {
+            ZeroRun.RankResult resumed = runRank(plan(arena, checkpointConfig(n), n, 12),
+                    new ZeroRun.Checkpointing(null, 0, folder), comm, r -> { });
+            if (comm.rank() == 0) {
+                Path twin = folder.resolveSibling(folder.getFileName() + "-threads");
+                inProcess(plan(arena, checkpointConfig(saved), saved, 6), new ZeroRun.Checkpointing(twin, 0, null));
+                ZeroRun.Result threads = inProcess(plan(arena, checkpointConfig(n), n, 12),
+                        new ZeroRun.Checkpointing(null, 0, twin));
+                check(Arrays.equals(threads.finalParams(), resumed.finalParams()),
+                        "resumed over MPI on " + n + " ranks: parameters differ from the run on threads at element "
+                                + Arrays.mismatch(threads.finalParams(), resumed.finalParams()));
+                check(threads.history().equals(resumed.history()), "resumed over MPI: the steps differ: "
+                        + threads.history() + " vs " + resumed.history());
+                check(resumed.history().size() == 6 && !resumed.history().getLast().skipped(), "steps " + resumed.history());
+                System.out.println("rank 0: saved by " + saved + " ranks, resumed on " + n + " ranks, bit-identical to"
+                        + " threads (steps 7-12, loss " + resumed.history().getLast().loss() + ")");
+            }
         }
     }
 
@@ -409,7 +475,7 @@ public final class MpiRankMain {
             runRank(plan(arena, config(ZeroStage.PARAMETERS, Precision.FP16, n, batch), n, 1_000_000),
                     ZeroRun.Checkpointing.NONE, comm, r -> {
                         if (++seen[0] == 3 && comm.rank() == n - 1) {
-                            System.out.println("rank " + comm.rank() + ": failing now");
+                            System.out.println("rank " + comm.rank() + ": failing now (3 steps done)");
                             System.out.flush();
                             failure.run();
                         }
