@@ -57,8 +57,9 @@ import java.util.function.Consumer;
  * calling thread; heap or closed segments are refused before anything moves. Every wait polls
  * {@code MPI_Testall} and gives up after {@link Settings#timeout()} with a
  * {@link CollectiveTimeoutException} that names the collective and this rank. Waiting ranks spin,
- * or, when the node has more ranks than processors ({@code mpirun --oversubscribe}), sleep 20 µs
- * between polls ({@code -Dadamant.mpi.parkNanos}) so that the rank they wait for can run.
+ * or, when the node has more ranks than processors ({@code mpirun --oversubscribe}) or the
+ * environment has {@code ADAMANT_MPI_PARK=1} (hosts that share processors, as simulated ones do),
+ * sleep 20 µs between polls ({@code -Dadamant.mpi.parkNanos}) so that the rank they wait for can run.
  * MPI errors (returned, not fatal: the communicator uses {@code MPI_ERRORS_RETURN}) become
  * {@link MpiException}s with MPI's message. After any failure inside a collective the communicator
  * is broken, as an {@link InProcessGroup} is: every later call throws {@link GroupFailedException}.

@@ -118,9 +118,13 @@ final class MpiRuntime {
         BUSY.set(null);
     }
 
-    /** More ranks of this job on this node than processors, as Open MPI's launcher tells it. */
+    /**
+     * More ranks of this job on this node than processors, as Open MPI's launcher tells it; or the
+     * environment says so ({@code ADAMANT_MPI_PARK=1}, {@code mpirun -x ADAMANT_MPI_PARK=1}): for
+     * hosts that share processors the launcher does not know of, such as simulated ones.
+     */
     static boolean oversubscribed() {
-        return localRanks() > Runtime.getRuntime().availableProcessors();
+        return "1".equals(System.getenv("ADAMANT_MPI_PARK")) || localRanks() > Runtime.getRuntime().availableProcessors();
     }
 
     /** Ranks of this job on this node, as Open MPI's launcher tells them (1 if it does not). */

@@ -46,7 +46,7 @@ public final class MpiRankMain {
         String scenario = args[0];
         Duration timeout = Duration.ofSeconds(args.length > 1 ? Long.parseLong(args[1]) : 60);
         boolean bigPieces = scenario.startsWith("zero") || scenario.startsWith("checkpoint")
-                || scenario.startsWith("ckpt");
+                || scenario.startsWith("ckpt") || scenario.equals("measure") || scenario.equals("rsag");
         MpiCommunicator.Settings settings = MpiCommunicator.Settings.defaults().withTimeout(timeout)
                 .withPieceElements(bigPieces ? MpiCommunicator.Settings.DEFAULT_PIECE_ELEMENTS : SMALL_PIECE);
         MpiCommunicator.runRank(settings, comm -> {
@@ -63,6 +63,10 @@ public final class MpiRankMain {
                 });
                 case "halt" -> failAfterSomeSteps(comm, () -> Runtime.getRuntime().halt(3));
                 case "train" -> failAfterSomeSteps(comm, () -> { });   // until something outside ends it
+                case "measure" -> measure(comm, ZeroStage.of(Integer.parseInt(args[2])), Precision.valueOf(args[3]),
+                        Integer.parseInt(args[4]), args[5].equals("1"),
+                        Arrays.stream(args[6].split(",")).mapToInt(Integer::parseInt).toArray());
+                case "rsag" -> reduceScatterAllGather(comm, Long.parseLong(args[2]), Integer.parseInt(args[3]));
                 case "stuck" -> failAfterSomeSteps(comm, () -> {
                     try {
                         Thread.sleep(600_000);
@@ -397,6 +401,86 @@ public final class MpiRankMain {
                 check(r.info().iterations() == 6 && r.info().savedDevices() == n, "restored " + r.info());
             });
             System.out.println("rank 0: saved by " + n + " processes, resumed bit-identically, restored on 3 threads");
+        }
+    }
+
+    // ---------------------------------------------------------------- measurements (MultiHostBench)
+
+    /**
+     * {@code steps} ZeRO steps of the MLP of these widths: each rank prints the median, over the
+     * steps after the first two, of the time its steps spent inside collectives (a
+     * {@link TimedCommunicator}) and of the steps' wall time, and the data bytes a step sent.
+     */
+    static void measure(MpiCommunicator comm, ZeroStage stage, Precision precision, int steps, boolean prefetch,
+                        int[] widths) {
+        int n = comm.size();
+        long[] sizes = SyntheticModel.mlpSizes(widths);
+        ZeroConfig config = ZeroConfig.builder().stage(stage).precision(precision)
+                .optimizer(AdamConfig.adamW().withLr(1e-3)).globalBatch(8 * n).prefetch(prefetch)
+                .lossScaler(() -> DynamicLossScaler.builder().initScale(1024).growthInterval(1_000_000).build()).build();
+        TimedCommunicator timed = new TimedCommunicator(comm);
+        double[] commMs = new double[steps], stepMs = new double[steps];
+        long[] mark = {timed.nanos(), System.nanoTime()};
+        int[] k = {0};
+        try (Arena arena = Arena.ofShared()) {
+            FlatLayout layout = FlatLayout.of(SyntheticModel.named(sizes), n);
+            ZeroRun.Plan plan = new ZeroRun.Plan(config, layout, SyntheticModel.initial(arena, layout, SEED), steps);
+            comm.barrier();
+            mark[0] = timed.nanos();
+            mark[1] = System.nanoTime();
+            ZeroRun.RankResult mine = ZeroRun.runRank(plan, ZeroRun.Checkpointing.NONE, timed,
+                    new SyntheticModel(sizes, precision, comm.rank()), r -> {
+                        long now = System.nanoTime(), in = timed.nanos();
+                        commMs[k[0]] = (in - mark[0]) / 1e6;
+                        stepMs[k[0]] = (now - mark[1]) / 1e6;
+                        mark[0] = in;
+                        mark[1] = now;
+                        k[0]++;
+                    });
+            long skipped = mine.history().stream().filter(StepResult::skipped).count();
+            // One write per line: mpirun forwards the ranks' output as it comes, and would mix two printf's pieces.
+            System.out.println(String.format(java.util.Locale.ROOT, "rank %d: measured stage %d %s prefetch %b: comm %.3f ms,"
+                    + " step %.3f ms, %d bytes sent a step, %d skipped", comm.rank(), stage.ordinal(), precision, prefetch,
+                    median(commMs, 2), median(stepMs, 2), mine.traffic().bytesSent() / steps, skipped));
+            System.out.flush();
+        }
+    }
+
+    /** The median of {@code values} after the first {@code skip}. */
+    static double median(double[] values, int skip) {
+        double[] v = Arrays.copyOfRange(values, Math.min(skip, values.length - 1), values.length);
+        Arrays.sort(v);
+        return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+    }
+
+    /**
+     * A reduce-scatter then an all-gather of {@code mib} MiB of fp16 ({@code reps} times after one
+     * warm-up): rank 0 prints the median time and the bytes a rank sent per repetition.
+     */
+    static void reduceScatterAllGather(MpiCommunicator comm, long mib, int reps) {
+        int n = comm.size();
+        long elements = mib * 1024 * 1024 / Short.BYTES;
+        if (elements % n != 0) {
+            throw new IllegalArgumentException("mib: " + mib + " MiB of fp16 does not split " + n + " ways");
+        }
+        try (Arena arena = Arena.ofShared()) {
+            MemorySegment all = input(arena, Precision.FP16, elements, comm.rank(), 7, false);
+            MemorySegment mine = arena.allocate(elements / n * Short.BYTES, 64);
+            double[] ms = new double[reps + 1];
+            long sent = 0;
+            for (int r = 0; r <= reps; r++) {
+                comm.barrier();
+                comm.resetStats();
+                long start = System.nanoTime();
+                comm.reduceScatter(all, mine, Precision.FP16);
+                comm.allGather(mine, all, Precision.FP16);
+                ms[r] = (System.nanoTime() - start) / 1e6;
+                sent = comm.stats().bytesSent(Collective.REDUCE_SCATTER) + comm.stats().bytesSent(Collective.ALL_GATHER);
+            }
+            if (comm.rank() == 0) {
+                System.out.println(String.format(java.util.Locale.ROOT, "rank 0: rsag %d MiB: median %.3f ms over %d, %d bytes"
+                        + " sent", mib, median(ms, 1), reps, sent));
+            }
         }
     }
 

@@ -136,7 +136,8 @@ final class SimulatedHosts implements AutoCloseable {
      * Host {@code i} (or the launcher, {@value #LAUNCHER}): a namespace, a veth to the bridge, its
      * address, and TCP that gives up on an unanswered connection after 5 retransmissions (about 13 s)
      * instead of 15 (about 15 minutes), so that {@code mpirun} and the daemons learn of a host that
-     * is gone while they are sending to it.
+     * is gone while they are sending to it, and that does not fall back to slow start after a
+     * connection idles.
      */
     private void addHost(int i) throws IOException {
         check("ip", "netns", "add", namespace(i));
@@ -148,6 +149,8 @@ final class SimulatedHosts implements AutoCloseable {
         inHost(i, "ip", "link", "set", hostEnd(i), "up");
         inHost(i, "ip", "link", "set", "lo", "up");
         inHost(i, "sysctl", "-q", "-w", "net.ipv4.tcp_retries2=5");
+        // No slow start after an idle moment (a step's compute between its collectives), as HPC hosts run.
+        inHost(i, "sysctl", "-q", "-w", "net.ipv4.tcp_slow_start_after_idle=0");
     }
 
     /** The launcher's host number: {@code mpirun} runs in a namespace of its own, at {@code 10.77.S.254}. */
@@ -168,7 +171,8 @@ final class SimulatedHosts implements AutoCloseable {
 
     /**
      * {@code mpirun}'s options for these hosts: the hostfile, the agent, TCP only on the subnet (and
-     * shared memory between ranks of one host where {@code sharedMemory}), short runtime keepalives.
+     * shared memory between ranks of one host where {@code sharedMemory}), short runtime keepalives,
+     * and ranks that wait without spinning (the hosts share this machine's processors).
      */
     List<String> mpirunOptions(boolean sharedMemory) {
         String net = "10.77." + subnet + ".0/24";
@@ -177,20 +181,24 @@ final class SimulatedHosts implements AutoCloseable {
                 "--mca", "btl", sharedMemory ? "tcp,vader,self" : "tcp,self",
                 "--mca", "btl_tcp_if_include", net, "--mca", "oob_tcp_if_include", net,
                 "--mca", "oob_tcp_keepalive_time", "1", "--mca", "oob_tcp_keepalive_intvl", "1",
-                "--mca", "oob_tcp_keepalive_probes", "5");
+                "--mca", "oob_tcp_keepalive_probes", "5",
+                "-x", "ADAMANT_MPI_PARK=1");   // the hosts share this machine's processors: wait without spinning
     }
 
     /** Limits every host's link to {@code gbps} Gbit/s each way (a token bucket on both ends). */
     void shape(double gbps) throws IOException {
         long bitsPerSecond = Math.round(gbps * 1e9);
-        // A burst of 2 ms at the rate (and at least 64 KiB): the kernel's timer cannot refill a smaller bucket in time.
-        long burst = Math.max(64 * 1024, bitsPerSecond / 8 / 500);
+        // A bucket of BURST_MS at the rate (at least 64 KiB): a smaller one runs dry between the kernel's refills.
+        long burst = Math.max(64 * 1024, (long) (bitsPerSecond / 8 * BURST_MS / 1000));
         for (int i = 1; i <= hosts; i++) {
             String[] tbf = {"root", "tbf", "rate", bitsPerSecond + "bit", "burst", String.valueOf(burst), "latency", "50ms"};
             check(concat(new String[] {"tc", "qdisc", "replace", "dev", bridgeEnd(i)}, tbf));
             inHost(i, concat(new String[] {"tc", "qdisc", "replace", "dev", hostEnd(i)}, tbf));
         }
     }
+
+    /** The token bucket's size in milliseconds at the rate ({@code -Dadamant.tbf.burstMs}, default 10). */
+    static final double BURST_MS = Double.parseDouble(System.getProperty("adamant.tbf.burstMs", "10"));
 
     /** Takes host {@code host}'s link down (its bridge end): nothing reaches it or leaves it. */
     void linkDown(int host) throws IOException {
