@@ -18,11 +18,11 @@ import dev.adamant.zero.partition.FlatLayout.Share;
 import dev.adamant.zero.partition.FlatLayout.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
+import java.util.Objects;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.Objects;
 
 /**
  * One device of a ZeRO run: the engine for stages 0-3, around the fp16 module's mixed-precision

@@ -115,6 +115,28 @@ public final class MultiHostBench {
             }
         }
         rsag.forEach(System.out::println);
+        // Shared memory (one host, 2 ranks, Open MPI's vader): no link to model; the bandwidth that would explain it.
+        System.out.println("shared memory, 2 ranks on this host | comm ms | step ms | MB sent/step | GB/s the planner would need");
+        for (int stage = 0; stage <= 3; stage++) {
+            String line;
+            try (MpiJob job = MpiJob.start(mpirun, List.of("--oversubscribe", "-x", "ADAMANT_MPI_PARK=1"), 2, "measure",
+                    "120", String.valueOf(stage), "BF16", String.valueOf(steps), "0", widths)) {
+                line = job.await(Duration.ofMinutes(5)).output();
+            }
+            Matcher m = MEASURED.matcher(line);
+            double comm = 0, step = 0;
+            long sent = 0;
+            while (m.find()) {
+                comm = Math.max(comm, Double.parseDouble(m.group(5)));
+                step = Math.max(step, Double.parseDouble(m.group(6)));
+                sent = Math.max(sent, Long.parseLong(m.group(7)));
+            }
+            if (sent == 0) {
+                throw new IllegalStateException("no result:\n" + line);
+            }
+            System.out.printf(Locale.ROOT, "  stage %d                              | %7.1f | %7.1f | %12.2f | %6.2f%n", stage, comm,
+                    step, sent / 1e6, sent / (comm / 1e3) / 1e9);
+        }
     }
 
     private static String run(Path mpirun, SimulatedHosts h, int ranks, String... args) throws Exception {
