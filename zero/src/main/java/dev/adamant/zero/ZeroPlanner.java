@@ -63,7 +63,10 @@ import java.util.Objects;
  * </pre>
  * With pieces = 1 this is the textbook {@code (N-1)(α + S/(N B))} for a collective of S bytes. It
  * does not model overlap of communication with compute, nor contention, nor the MPI backend's
- * direct (not ring) exchange; it has not yet been checked against a measurement over shaped links.
+ * direct (not ring) exchange, nor a limit other than the link's: over simulated hosts with links
+ * shaped to 1 Gbit/s it is within 25% of the measured communication time per step, and a lower
+ * bound where the hosts' processors cannot keep up with the link (README, "Measured against the
+ * planner").
  *
  * <p>Bad input (null, no tensors, a tensor of 0 elements, N &lt; 1, FP32 precision, a bandwidth
  * that is not positive and finite, a negative or non-finite latency, a piece &lt; 1) throws before
