@@ -73,27 +73,15 @@ public final class MultiHostBench {
                     FlatLayout layout = FlatLayout.of(SyntheticModel.named(sizes), hosts);
                     for (int stage = 0; stage <= 3; stage++) {
                         for (boolean prefetch : stage == 3 ? new boolean[] {false, true} : new boolean[] {false}) {
-                            String line = run(mpirun, h, hosts, "measure", "120", String.valueOf(stage), "BF16",
-                                    String.valueOf(steps), prefetch ? "1" : "0", widths);
-                            Matcher m = MEASURED.matcher(line);
-                            double comm = 0, step = 0;
-                            long sent = 0;
-                            int found = 0;
-                            while (m.find()) {   // the slowest rank's medians: the step waits for it
-                                comm = Math.max(comm, Double.parseDouble(m.group(5)));
-                                step = Math.max(step, Double.parseDouble(m.group(6)));
-                                sent = Math.max(sent, Long.parseLong(m.group(7)));
-                                found++;
-                            }
-                            if (found != hosts) {
-                                throw new IllegalStateException(found + " of " + hosts + " ranks reported:\n" + line);
-                            }
+                            Measured r = Measured.of(run(mpirun, h, hosts, "measure", "120", String.valueOf(stage), "BF16",
+                                    String.valueOf(steps), prefetch ? "1" : "0", widths), hosts);
                             ZeroConfig config = ZeroConfig.builder().stage(ZeroStage.of(stage)).precision(Precision.BF16)
                                     .optimizer(AdamConfig.adamW()).prefetch(prefetch).build();
                             double planned = ZeroPlanner.plan(layout, config, link,
                                     MpiCommunicator.Settings.DEFAULT_PIECE_ELEMENTS).commSecondsPerStep() * 1e3;
                             System.out.printf(Locale.ROOT, "%5d %7.0f %5s | %13.1f %8.1f %10.2f | %7.1f | %6.2f%n", hosts,
-                                    gbps, stage + (prefetch ? "+pf" : ""), comm, planned, comm / planned, step, sent / 1e6);
+                                    gbps, stage + (prefetch ? "+pf" : ""), r.commMs(), planned, r.commMs() / planned,
+                                    r.stepMs(), r.sentPerStep() / 1e6);
                         }
                     }
                     if (hosts == 2 && gbps == 1) {
@@ -118,24 +106,33 @@ public final class MultiHostBench {
         // Shared memory (one host, 2 ranks, Open MPI's vader): no link to model; the bandwidth that would explain it.
         System.out.println("shared memory, 2 ranks on this host | comm ms | step ms | MB sent/step | GB/s the planner would need");
         for (int stage = 0; stage <= 3; stage++) {
-            String line;
+            Measured r;
             try (MpiJob job = MpiJob.start(mpirun, List.of("--oversubscribe", "-x", "ADAMANT_MPI_PARK=1"), 2, "measure",
                     "120", String.valueOf(stage), "BF16", String.valueOf(steps), "0", widths)) {
-                line = job.await(Duration.ofMinutes(5)).output();
+                r = Measured.of(job.await(Duration.ofMinutes(5)).output(), 2);
             }
-            Matcher m = MEASURED.matcher(line);
+            System.out.printf(Locale.ROOT, "  stage %d                              | %7.1f | %7.1f | %12.2f | %6.2f%n", stage,
+                    r.commMs(), r.stepMs(), r.sentPerStep() / 1e6, r.sentPerStep() / (r.commMs() / 1e3) / 1e9);
+        }
+    }
+
+    /** A {@code measure} job's result: the slowest rank's medians (the step waits for it) and the bytes a step sent. */
+    private record Measured(double commMs, double stepMs, long sentPerStep) {
+        static Measured of(String output, int ranks) {
+            Matcher m = MEASURED.matcher(output);
             double comm = 0, step = 0;
             long sent = 0;
+            int found = 0;
             while (m.find()) {
                 comm = Math.max(comm, Double.parseDouble(m.group(5)));
                 step = Math.max(step, Double.parseDouble(m.group(6)));
                 sent = Math.max(sent, Long.parseLong(m.group(7)));
+                found++;
             }
-            if (sent == 0) {
-                throw new IllegalStateException("no result:\n" + line);
+            if (found != ranks) {
+                throw new IllegalStateException(found + " of " + ranks + " ranks reported:\n" + output);
             }
-            System.out.printf(Locale.ROOT, "  stage %d                              | %7.1f | %7.1f | %12.2f | %6.2f%n", stage, comm,
-                    step, sent / 1e6, sent / (comm / 1e3) / 1e9);
+            return new Measured(comm, step, sent);
         }
     }
 
