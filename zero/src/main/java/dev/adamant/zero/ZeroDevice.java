@@ -326,8 +326,8 @@ public final class ZeroDevice implements AutoCloseable {
     private StepResult update(float scale, float loss) {
         boolean clip = config.maxGradNorm() > 0;
         boolean dp = stage == ZeroStage.DATA_PARALLEL;
-        // Norm blocks by place: one slot per MixedPrecisionOptimizer.NORM_BLOCK elements of what this device holds (the
-        // flat buffer at stage 0, its partition otherwise); gaps and padding stay 0.
+        // Norm blocks by place: one slot per NORM_BLOCK elements of what this device holds (the flat
+        // buffer at stage 0, its partition otherwise); gaps and padding stay 0.
         double[] slots = clip ? new double[Math.toIntExact((dp ? layout.paddedSize() : layout.partitionSize())
                 / MixedPrecisionOptimizer.NORM_BLOCK)] : null;
         boolean nonFinite = false;
@@ -384,11 +384,7 @@ public final class ZeroDevice implements AutoCloseable {
         return new StepResult(steps, false, meanLoss, scale, scaler.update(false), norm, coef);
     }
 
-    /**
-     * The sum of squares of all gradients, from the devices' norm blocks, added in the flat buffer's
-     * order (bucket by bucket, each bucket's slices in rank order, each slice's blocks in order), as
-     * an unpartitioned device adds its own: the same blocks, the same order, zeros for the padding.
-     */
+    /** The block sums added in order. */
     private static double total(double[] blocks) {
         double sum = 0;
         for (double b : blocks) {
@@ -397,6 +393,11 @@ public final class ZeroDevice implements AutoCloseable {
         return sum;
     }
 
+    /**
+     * The sum of squares of all gradients, from the devices' norm blocks, added in the flat buffer's
+     * order (bucket by bucket, each bucket's slices in rank order, each slice's blocks in order), as
+     * an unpartitioned device adds its own: the same blocks, the same order, zeros for the padding.
+     */
     private double sumOfSquares(double[] local) {
         if (stage == ZeroStage.DATA_PARALLEL) {
             return total(local);
